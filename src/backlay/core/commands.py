@@ -1,0 +1,288 @@
+"""Commands: plain immutable values, the only input of the core and what the journal stores.
+
+Units are in the names: `_minor` integer minor units, `_h` hundredths (prices, handicaps, line values),
+`_bp` basis points (1/100 of a percent), `_s`/`_ms` seconds/milliseconds. The API edge converts wire
+values to these; a value it cannot convert exactly arrives as -1 and the core rejects it with the
+documented error (INVALID_ODDS for a price, INVALID_BET_SIZE for a size) inside its atomic batch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+
+class Cmd(msgspec.Struct, frozen=True, tag=True, kw_only=True):
+    pass
+
+
+# --- orders (Betting API) ----------------------------------------------------------------------
+
+
+class LimitOrder(msgspec.Struct, frozen=True, kw_only=True):
+    price_h: int
+    size_minor: int | None = None
+    persistence: str | None = None
+    time_in_force: str | None = None
+    min_fill_minor: int | None = None
+    bet_target_type: str | None = None
+    bet_target_minor: int | None = None
+
+
+class LimitOnCloseOrder(msgspec.Struct, frozen=True, kw_only=True):
+    liability_minor: int
+    price_h: int
+
+
+class MarketOnCloseOrder(msgspec.Struct, frozen=True, kw_only=True):
+    liability_minor: int
+
+
+class PlaceInstruction(msgspec.Struct, frozen=True, kw_only=True):
+    order_type: str
+    selection_id: int
+    side: int  # codes.BACK / codes.LAY
+    handicap_h: int = 0
+    limit: LimitOrder | None = None
+    limit_on_close: LimitOnCloseOrder | None = None
+    market_on_close: MarketOnCloseOrder | None = None
+    customer_order_ref: str | None = None
+
+
+class PlaceOrders(Cmd, frozen=True, kw_only=True):
+    account_id: str
+    market_id: str
+    instructions: list[PlaceInstruction]
+    customer_ref: str | None = None
+    market_version: int | None = None
+    customer_strategy_ref: str | None = None
+    async_: bool = False
+    source_app_key: str | None = None
+
+
+class CancelInstruction(msgspec.Struct, frozen=True, kw_only=True):
+    bet_id: int  # -1 when the wire id is not a bet id at all
+    size_reduction_minor: int | None = None
+
+
+class CancelOrders(Cmd, frozen=True, kw_only=True):
+    """market_id None and instructions None: cancel every unmatched bet of the account."""
+
+    account_id: str
+    market_id: str | None = None
+    instructions: list[CancelInstruction] | None = None
+    customer_ref: str | None = None
+
+
+class ReplaceInstruction(msgspec.Struct, frozen=True, kw_only=True):
+    bet_id: int
+    new_price_h: int
+
+
+class ReplaceOrders(Cmd, frozen=True, kw_only=True):
+    account_id: str
+    market_id: str
+    instructions: list[ReplaceInstruction]
+    customer_ref: str | None = None
+    market_version: int | None = None
+    async_: bool = False
+    source_app_key: str | None = None
+
+
+class UpdateInstruction(msgspec.Struct, frozen=True, kw_only=True):
+    bet_id: int
+    new_persistence: str
+
+
+class UpdateOrders(Cmd, frozen=True, kw_only=True):
+    account_id: str
+    market_id: str
+    instructions: list[UpdateInstruction]
+    customer_ref: str | None = None
+
+
+# --- accounts (operator) -----------------------------------------------------------------------
+
+
+class CreateAccount(Cmd, frozen=True, kw_only=True):
+    account_id: str
+    currency: str = "GBP"
+    exposure_limit_minor: int | None = None
+
+
+class Deposit(Cmd, frozen=True, kw_only=True):
+    account_id: str
+    amount_minor: int
+    reference: str | None = None
+
+
+class Withdraw(Cmd, frozen=True, kw_only=True):
+    account_id: str
+    amount_minor: int
+    reference: str | None = None
+
+
+class SetAccountStatus(Cmd, frozen=True, kw_only=True):
+    account_id: str
+    status: str  # ACTIVE | SUSPENDED
+
+
+class SetExposureLimit(Cmd, frozen=True, kw_only=True):
+    account_id: str
+    exposure_limit_minor: int | None
+
+
+# --- markets (operator) ------------------------------------------------------------------------
+
+
+class RunnerDefinition(msgspec.Struct, frozen=True, kw_only=True):
+    selection_id: int
+    name: str
+    handicap_h: int = 0
+    sort_priority: int = 0
+    metadata: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class MarketDefinition(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything listMarketCatalogue / the stream's marketDefinition describe about a market."""
+
+    name: str
+    market_type: str = "MATCH_ODDS"
+    betting_type: str = "ODDS"
+    event_type_id: str = "1"
+    event_type_name: str = "Soccer"
+    event_id: str = "1"
+    event_name: str = ""
+    competition_id: str | None = None
+    competition_name: str | None = None
+    country_code: str | None = "GB"
+    timezone: str = "GMT"
+    venue: str | None = None
+    open_date_ms: int = 0
+    market_time_ms: int = 0
+    suspend_time_ms: int | None = None
+    number_of_winners: int = 1
+    price_ladder: str = "CLASSIC"
+    line_min_h: int = 0
+    line_max_h: int = 0
+    line_interval_h: int = 0
+    market_unit: str | None = None
+    bsp_market: bool = False
+    persistence_enabled: bool = True
+    turn_in_play_enabled: bool = True
+    cross_matching: bool = False
+    runners_voidable: bool = False
+    discount_allowed: bool = True
+    market_base_rate_bp: int = 500  # commission, basis points (5%)
+    each_way_divisor_h: int | None = None
+    race_type: str | None = None
+    regulator: str = "GIBRALTAR REGULATOR"
+    wallet: str = "UK wallet"
+    rules: str = ""
+    rules_has_date: bool = False
+    clarifications: str | None = None
+    bet_delay_models: list[str] = msgspec.field(default_factory=list)
+
+
+class CreateMarket(Cmd, frozen=True, kw_only=True):
+    market_id: str
+    definition: MarketDefinition
+    runners: list[RunnerDefinition]
+
+
+class UpdateMarketDefinition(Cmd, frozen=True, kw_only=True):
+    """A non-material change (e.g. a start time): bumps the version, not the minimum version."""
+
+    market_id: str
+    changes: dict[str, Any]
+
+
+class SetMarketStatus(Cmd, frozen=True, kw_only=True):
+    """OPEN (from INACTIVE or SUSPENDED) or SUSPENDED. `material` marks an in-play material event
+    (a goal): unmatched LAPSE bets lapse and the minimum accepted version moves up (003:L10853-10909)."""
+
+    market_id: str
+    status: str
+    material: bool = False
+    suspend_reason: str | None = None
+
+
+class TurnInPlay(Cmd, frozen=True, kw_only=True):
+    market_id: str
+    bet_delay_s: int = 0
+
+
+class RemoveRunner(Cmd, frozen=True, kw_only=True):
+    """Non-runner: matched bets on it void, unmatched bets in the market lapse, matched prices on the
+    other runners are reduced by `reduction_factor_bp` (003:L6729-6757)."""
+
+    market_id: str
+    selection_id: int
+    handicap_h: int = 0
+    adjustment_factor_bp: int | None = None
+    reduction_factor_bp: int | None = None  # None: the adjustment factor when it is >= 2.5%
+    vacant: bool = False
+
+
+class CloseMarket(Cmd, frozen=True, kw_only=True):
+    market_id: str
+
+
+class RunnerResult(msgspec.Struct, frozen=True, kw_only=True):
+    """One runner's result. A back wins `win_quarters`/4 of its stake at full odds (divided by a dead
+    heat divisor num/den), is refunded `void_quarters`/4 and loses the rest: WINNER (4,0), LOSER (0,0),
+    Asian handicap half win (2,2), push (0,4), half loss (0,2)."""
+
+    selection_id: int
+    handicap_h: int = 0
+    status: str = "WINNER"  # WINNER | LOSER | PLACED
+    win_quarters: int = 4
+    void_quarters: int = 0
+    dead_heat_num: int = 1
+    dead_heat_den: int = 1
+
+
+class SettleMarket(Cmd, frozen=True, kw_only=True):
+    """Settle (or resettle after UnsettleMarket). Runners not named are LOSERs. LINE markets give
+    `line_outcome_h` instead of runner results."""
+
+    market_id: str
+    results: list[RunnerResult] = msgspec.field(default_factory=list)
+    line_outcome_h: int | None = None
+
+
+class VoidMarket(Cmd, frozen=True, kw_only=True):
+    market_id: str
+
+
+class UnsettleMarket(Cmd, frozen=True, kw_only=True):
+    market_id: str
+
+
+class AdvanceTime(Cmd, frozen=True, kw_only=True):
+    """Lets the core act on time it has been told of (in-play bet delays); the shell sends it when
+    `Exchange.next_due_ms()` has passed."""
+
+
+Command = (
+    PlaceOrders
+    | CancelOrders
+    | ReplaceOrders
+    | UpdateOrders
+    | CreateAccount
+    | Deposit
+    | Withdraw
+    | SetAccountStatus
+    | SetExposureLimit
+    | CreateMarket
+    | UpdateMarketDefinition
+    | SetMarketStatus
+    | TurnInPlay
+    | RemoveRunner
+    | CloseMarket
+    | SettleMarket
+    | VoidMarket
+    | UnsettleMarket
+    | AdvanceTime
+)

@@ -1,0 +1,1183 @@
+"""The exchange: `Exchange.apply(command, ts_ms) -> (result, events)`.
+
+Pure and deterministic: no I/O, no clock, no randomness. Time comes with each command (stamped by
+the sequencer); bet ids and match ids come from counters in this state. A rejection is a result that
+changes nothing. The same commands with the same times always give the same state, which is what
+journal replay relies on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from . import codes, settlement
+from .codes import BACK, LAY, AdminErr, ExecErr, InstrErr
+from .commands import (
+    AdvanceTime,
+    CancelInstruction,
+    CancelOrders,
+    CloseMarket,
+    Command,
+    CreateAccount,
+    CreateMarket,
+    Deposit,
+    LimitOrder,
+    PlaceInstruction,
+    PlaceOrders,
+    RemoveRunner,
+    ReplaceOrders,
+    SetAccountStatus,
+    SetExposureLimit,
+    SetMarketStatus,
+    SettleMarket,
+    TurnInPlay,
+    UnsettleMarket,
+    UpdateInstruction,
+    UpdateMarketDefinition,
+    UpdateOrders,
+    VoidMarket,
+    Withdraw,
+)
+from .events import FundsChanged, MarketChanged, OrderChanged, PlacementCompleted, RunnerChanged
+from .ledger import Ledger, StatementItem
+from .market import Market
+from .matching import MatchContext, fok_plan, match, match_target, target_size_minor
+from .money import CURRENCIES, CurrencyParams, lay_liability_reserve_minor
+from .orders import Order
+from .reports import (
+    OK,
+    AdminResult,
+    CancelExecutionReport,
+    CancelInstructionReport,
+    PlaceExecutionReport,
+    PlaceInstructionReport,
+    ReplaceExecutionReport,
+    ReplaceInstructionReport,
+    Result,
+    UpdateExecutionReport,
+    UpdateInstructionReport,
+    admin_error,
+)
+from .wallet import Account, unmatched_reserve_minor
+
+# Limits of 003: instructions per call (L10609-10610, L10056-10057, L11156-11158, L11186-11188),
+# customerRef de-duplication window (L10611-10618), marketVersion length (L9811-9812).
+MAX_PLACE_INSTRUCTIONS = 200
+MAX_EDIT_INSTRUCTIONS = 60
+CUSTOMER_REF_WINDOW_MS = 60_000
+MAX_MARKET_VERSION = 10**12 - 1
+MAX_ORDER_REF_CHARS = 32
+FIRST_BET_ID = 100_000_000_001  # 12-digit numeric strings, like Betfair's
+
+# Market definition fields an operator may change without a material change.
+NON_MATERIAL_FIELDS = frozenset(
+    {
+        "name", "event_name", "competition_id", "competition_name", "country_code", "timezone", "venue",
+        "open_date_ms", "market_time_ms", "suspend_time_ms", "persistence_enabled", "turn_in_play_enabled",
+        "cross_matching", "runners_voidable", "discount_allowed", "market_base_rate_bp", "race_type",
+        "regulator", "wallet", "rules", "rules_has_date", "clarifications", "bet_delay_models",
+    }
+)
+
+
+class Prepared:
+    """A validated place instruction, ready to reserve and execute."""
+
+    __slots__ = (
+        "bsp_liability_minor", "instruction", "key", "min_fill_minor", "order_type", "persistence",
+        "price_h", "reserve_minor", "side", "size_minor", "target_minor", "target_type", "tick",
+        "time_in_force",
+    )
+
+    def __init__(self, instruction: PlaceInstruction) -> None:
+        self.instruction = instruction
+        self.key = (instruction.selection_id, instruction.handicap_h)
+        self.side = instruction.side
+        self.order_type = instruction.order_type
+        self.persistence = codes.LAPSE
+        self.time_in_force: str | None = None
+        self.price_h = 0
+        self.tick = -1
+        self.size_minor = 0
+        self.min_fill_minor: int | None = None
+        self.target_type: str | None = None
+        self.target_minor = 0
+        self.bsp_liability_minor = 0
+        self.reserve_minor = 0
+
+
+class Delayed:
+    """A placement held for the in-play bet delay (003:L11586-11590)."""
+
+    __slots__ = ("account_id", "async_", "customer_ref", "due_ms", "market_id", "orders", "placed_version",
+                 "prepared", "suspend_count", "token")
+
+    def __init__(self, token: int, account_id: str, market_id: str, due_ms: int, suspend_count: int,
+                 placed_version: int, prepared: list[Prepared], orders: list[Order],
+                 customer_ref: str | None, async_: bool) -> None:
+        self.token = token
+        self.account_id = account_id
+        self.market_id = market_id
+        self.due_ms = due_ms
+        self.suspend_count = suspend_count
+        self.placed_version = placed_version
+        self.prepared = prepared
+        self.orders = orders
+        self.customer_ref = customer_ref
+        self.async_ = async_
+
+
+class Exchange:
+    def __init__(self, currency: str = "GBP") -> None:
+        if currency not in CURRENCIES:
+            raise ValueError(f"unsupported currency {currency}")
+        self.currency = currency
+        self.params: CurrencyParams = CURRENCIES[currency]
+        self.accounts: dict[str, Account] = {}
+        self.markets: dict[str, Market] = {}
+        self.orders: dict[int, Order] = {}
+        self.next_bet_id = FIRST_BET_ID
+        self.next_match_id = 1
+        self.next_token = 1
+        self.next_settlement_id = 1
+        self.commission_collected_minor = 0
+        self.customer_refs: dict[tuple[str, str], int] = {}
+        self.customer_ref_expiry: deque[tuple[int, tuple[str, str]]] = deque()
+        self.delayed: list[Delayed] = []
+        self.ledger = Ledger()
+        self.now_ms = 0
+        self._events: list[Any] = []
+        self._init_handlers()
+
+    def _init_handlers(self) -> None:
+        self._handlers: dict[type, Callable[[Any, int], Result]] = {
+            PlaceOrders: self._place_orders,
+            CancelOrders: self._cancel_orders,
+            ReplaceOrders: self._replace_orders,
+            UpdateOrders: self._update_orders,
+            CreateAccount: self._create_account,
+            Deposit: self._deposit,
+            Withdraw: self._withdraw,
+            SetAccountStatus: self._set_account_status,
+            SetExposureLimit: self._set_exposure_limit,
+            CreateMarket: self._create_market,
+            UpdateMarketDefinition: self._update_market_definition,
+            SetMarketStatus: self._set_market_status,
+            TurnInPlay: self._turn_in_play,
+            RemoveRunner: self._remove_runner,
+            CloseMarket: self._close_market,
+            SettleMarket: self._settle_market,
+            VoidMarket: self._void_market,
+            UnsettleMarket: self._unsettle_market,
+            AdvanceTime: self._advance_time,
+        }
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_handlers"]
+        state["_events"] = []
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._init_handlers()
+
+    # --- entry point -------------------------------------------------------------------------------
+
+    def apply(self, cmd: Command, ts_ms: int) -> tuple[Result, list[Any]]:
+        """Apply one command stamped with `ts_ms`. Time never goes backwards inside the core."""
+        if ts_ms < self.now_ms:
+            ts_ms = self.now_ms
+        self.now_ms = ts_ms
+        events: list[Any] = []
+        self._events = events
+        if self.delayed and self.delayed[0].due_ms <= ts_ms:
+            self._run_delayed(ts_ms)
+        result = self._handlers[type(cmd)](cmd, ts_ms)
+        return result, events
+
+    def next_due_ms(self) -> int | None:
+        """When the core next wants an AdvanceTime (the end of an in-play bet delay)."""
+        return self.delayed[0].due_ms if self.delayed else None
+
+    # --- helpers -----------------------------------------------------------------------------------
+
+    def _new_bet_id(self) -> int:
+        bid = self.next_bet_id
+        self.next_bet_id = bid + 1
+        return bid
+
+    def _refresh_exposure(self, market: Market, account_id: str) -> None:
+        pos = market.positions.get(account_id)
+        acct = self.accounts[account_id]
+        exposure = pos.exposure_minor(market.active_keys) if pos is not None else 0
+        if exposure != acct.exposure_by_market.get(market.market_id, 0):
+            acct.set_market_exposure(market.market_id, exposure)
+        self._events.append(FundsChanged(account_id))
+
+    def _customer_ref_seen(self, account_id: str, ref: str | None, ts_ms: int) -> bool:
+        if ref is None:
+            return False
+        expiry = self.customer_ref_expiry
+        while expiry and expiry[0][0] <= ts_ms - CUSTOMER_REF_WINDOW_MS:
+            _, old = expiry.popleft()
+            if self.customer_refs.get(old, ts_ms) <= ts_ms - CUSTOMER_REF_WINDOW_MS:
+                del self.customer_refs[old]
+        return (account_id, ref) in self.customer_refs
+
+    def _remember_customer_ref(self, account_id: str, ref: str | None, ts_ms: int) -> None:
+        if ref is not None:
+            self.customer_refs[(account_id, ref)] = ts_ms
+            self.customer_ref_expiry.append((ts_ms, (account_id, ref)))
+
+    def _lapse_or_cancel(self, market: Market, order: Order, by_minor: int, ts_ms: int,
+                         lapse: bool, reason: str | None = None) -> int:
+        """Take `by_minor` off the order's unmatched part (all of it for BSP orders)."""
+        if order.order_type == codes.LIMIT or order.remaining_minor:
+            by = min(by_minor, order.remaining_minor)
+            in_book = order.order_type == codes.LIMIT and order.status == codes.EXECUTABLE
+            order.remaining_minor -= by
+            if in_book:
+                market.runners[order.key].book.backs.reduce(order, by) if order.side == BACK else \
+                    market.runners[order.key].book.lays.reduce(order, by)
+                self._events.append(RunnerChanged(market.market_id, order.selection_id, order.handicap_h))
+        else:
+            by = 0
+        if lapse:
+            order.lapsed_minor += by
+            order.lapsed_ms = ts_ms
+            order.lapse_reason = reason
+        else:
+            order.cancelled_minor += by
+            order.cancelled_ms = ts_ms
+        if order.remaining_minor == 0 and order.status in (codes.EXECUTABLE, codes.PENDING):
+            order.status = codes.EXECUTION_COMPLETE
+        market.positions[order.account_id].reserve(
+            order, unmatched_reserve_minor(order, order.remaining_minor, market.is_line)
+            if order.status != codes.EXECUTION_COMPLETE else 0)
+        self._events.append(OrderChanged(market.market_id, order.account_id, order.bet_id))
+        return by
+
+    def lapse_unmatched(self, market: Market, ts_ms: int, keep: Callable[[Order], bool] | None = None,
+                        reason: str | None = None) -> None:
+        """Lapse every unmatched order in the market except those `keep` keeps, pending delayed ones
+        included."""
+        touched: dict[str, None] = {}
+        for order in market.orders.values():
+            if order.status in (codes.EXECUTABLE, codes.PENDING) and (keep is None or not keep(order)):
+                self._lapse_or_cancel(market, order, order.remaining_minor, ts_ms, lapse=True, reason=reason)
+                touched[order.account_id] = None
+        if any(d.market_id == market.market_id for d in self.delayed):
+            self.delayed = [d for d in self.delayed if d.market_id != market.market_id]
+        for account_id in touched:
+            self._refresh_exposure(market, account_id)
+
+    # --- placeOrders -------------------------------------------------------------------------------
+
+    def _place_failure(self, cmd: PlaceOrders, error: str,
+                       per_instruction: dict[int, str] | None = None) -> PlaceExecutionReport:
+        reports = [
+            PlaceInstructionReport(
+                status=codes.FAILURE,
+                instruction=ins,
+                error_code=(per_instruction or {}).get(i, InstrErr.ERROR_IN_ORDER),
+            )
+            for i, ins in enumerate(cmd.instructions)
+        ]
+        return PlaceExecutionReport(status=codes.FAILURE, error_code=error, market_id=cmd.market_id,
+                                    customer_ref=cmd.customer_ref, instruction_reports=reports)
+
+    def _validate_place(self, market: Market, ins: PlaceInstruction) -> Prepared | str:
+        """One instruction's checks, in the order the spec's error codes suggest; returns the first
+        InstructionReportErrorCode that applies."""
+        runner = market.runners.get((ins.selection_id, ins.handicap_h))
+        if runner is None or runner.status == codes.REMOVED_VACANT:
+            return InstrErr.INVALID_RUNNER
+        if runner.status == codes.REMOVED:
+            return InstrErr.RUNNER_REMOVED
+        if ins.customer_order_ref is not None and len(ins.customer_order_ref) > MAX_ORDER_REF_CHARS:
+            return InstrErr.INVALID_CUSTOMER_ORDER_REF
+        if ins.side not in (BACK, LAY):
+            return InstrErr.INVALID_BID_TYPE
+        p = Prepared(ins)
+        params = self.params
+        d = market.definition
+        if ins.order_type == codes.LIMIT:
+            lo = ins.limit
+            if lo is None:
+                return InstrErr.INVALID_BID_TYPE
+            tick = market.ladder.tick(lo.price_h)
+            if tick is None:
+                return InstrErr.INVALID_ODDS
+            p.price_h = lo.price_h
+            p.tick = tick
+            if lo.time_in_force is not None:
+                if lo.time_in_force != codes.FILL_OR_KILL:
+                    return InstrErr.TIME_IN_FORCE_CONFLICT
+                # LAPSE is ignored with FILL_OR_KILL (003:L10837-10841); anything else is nonsensical
+                if lo.persistence not in (None, codes.LAPSE):
+                    return InstrErr.UNEXPECTED_PERSISTENCE_TYPE
+                p.time_in_force = codes.FILL_OR_KILL
+            elif lo.min_fill_minor is not None:
+                return InstrErr.UNEXPECTED_MIN_FILL_SIZE
+            else:
+                persistence = lo.persistence or codes.LAPSE
+                if persistence == codes.PERSIST and not d.persistence_enabled:
+                    return InstrErr.INVALID_PERSISTENCE_TYPE
+                if persistence == codes.MARKET_ON_CLOSE and (
+                    not d.bsp_market or market.is_line or market.inplay or market.bsp_reconciled
+                ):
+                    return InstrErr.INVALID_PERSISTENCE_TYPE
+                if persistence not in codes.PERSISTENCE_TYPES:
+                    return InstrErr.INVALID_PERSISTENCE_TYPE
+                p.persistence = persistence
+            if lo.bet_target_type is not None:
+                # size and betTargetType are exclusive; targets are invalid on LINE markets (003:L12338-12358)
+                if lo.size_minor is not None or market.is_line or lo.bet_target_type not in (
+                    codes.BACKERS_PROFIT, codes.PAYOUT
+                ):
+                    return InstrErr.INVALID_BET_SIZE
+                if lo.bet_target_minor is None or lo.bet_target_minor <= 0:
+                    return InstrErr.INVALID_BET_SIZE
+                p.target_type = lo.bet_target_type
+                p.target_minor = lo.bet_target_minor
+                size = target_size_minor(p.target_type, p.target_minor, p.price_h)
+                if ins.side == BACK:
+                    p.reserve_minor = size
+                else:
+                    # a lay's matched liability never exceeds its profit target, nor its payout target
+                    p.reserve_minor = p.target_minor
+            else:
+                if lo.size_minor is None or lo.size_minor <= 0:
+                    return InstrErr.INVALID_BET_SIZE
+                size = lo.size_minor
+                p.size_minor = size
+                p.reserve_minor = size if (ins.side == BACK or market.is_line) else \
+                    lay_liability_reserve_minor(size, p.price_h)
+            # min stake, or min payout for LIMIT orders (003:L10944-10952)
+            payout_price_h = 200 if market.is_line else p.price_h
+            if size < params.min_bet_size_minor and size * payout_price_h < params.min_bet_payout_minor * 100:
+                return InstrErr.INVALID_BET_SIZE
+            if p.time_in_force is not None and lo.min_fill_minor is not None and p.target_type is None:
+                mf = lo.min_fill_minor
+                if mf <= 0 or mf > size or mf < params.min_bet_size_minor:
+                    return InstrErr.INVALID_MIN_FILL_SIZE
+                p.min_fill_minor = mf
+            return p
+        if ins.order_type in (codes.LIMIT_ON_CLOSE, codes.MARKET_ON_CLOSE):
+            if ins.limit is not None and ins.limit.time_in_force is not None:
+                return InstrErr.INVALID_ORDER_TYPE
+            if not d.bsp_market or market.is_line or market.inplay or market.bsp_reconciled:
+                return InstrErr.MARKET_NOT_OPEN_FOR_BSP_BETTING
+            if ins.order_type == codes.LIMIT_ON_CLOSE:
+                loc = ins.limit_on_close
+                if loc is None:
+                    return InstrErr.INVALID_BID_TYPE
+                tick = market.ladder.tick(loc.price_h)
+                if tick is None:
+                    return InstrErr.INVALID_ODDS
+                p.price_h, p.tick, liability = loc.price_h, tick, loc.liability_minor
+            else:
+                moc = ins.market_on_close
+                if moc is None:
+                    return InstrErr.INVALID_BID_TYPE
+                liability = moc.liability_minor
+            # min BSP liability applies to lays; backs use the min bet size (001:L230, 003:L10709-10710)
+            minimum = params.min_bsp_liability_minor if ins.side == LAY else params.min_bet_size_minor
+            if liability <= 0 or liability < minimum:
+                return InstrErr.INVALID_BET_SIZE
+            p.persistence = codes.MARKET_ON_CLOSE
+            p.bsp_liability_minor = liability
+            p.reserve_minor = liability
+            return p
+        return InstrErr.INVALID_BID_TYPE
+
+    def _place_orders(self, cmd: PlaceOrders, ts_ms: int) -> PlaceExecutionReport:
+        market = self.markets.get(cmd.market_id)
+        if market is None:
+            return self._place_failure(cmd, ExecErr.INVALID_MARKET_ID)
+        acct = self.accounts.get(cmd.account_id)
+        if acct is None or acct.status != "ACTIVE":
+            return self._place_failure(cmd, ExecErr.INVALID_ACCOUNT_STATE)
+        if not cmd.instructions:
+            return self._place_failure(cmd, ExecErr.INVALID_ORDER)
+        if len(cmd.instructions) > MAX_PLACE_INSTRUCTIONS:
+            return self._place_failure(cmd, ExecErr.TOO_MANY_INSTRUCTIONS)
+        if cmd.market_version is not None and not 0 <= cmd.market_version <= MAX_MARKET_VERSION:
+            return self._place_failure(cmd, ExecErr.INVALID_MARKET_VERSION)
+        if cmd.customer_strategy_ref is not None and len(cmd.customer_strategy_ref) > 15:
+            return self._place_failure(cmd, ExecErr.INVALID_ORDER)
+        if self._customer_ref_seen(cmd.account_id, cmd.customer_ref, ts_ms):
+            return self._place_failure(cmd, ExecErr.DUPLICATE_TRANSACTION)
+        if market.status != codes.OPEN:
+            code = ExecErr.MARKET_SUSPENDED if market.status == codes.SUSPENDED else ExecErr.MARKET_NOT_OPEN_FOR_BETTING
+            return self._place_failure(cmd, code, dict.fromkeys(range(len(cmd.instructions)),
+                                                                InstrErr.MARKET_NOT_OPEN_FOR_BETTING))
+        prepared, errors = self._prepare(market, cmd.instructions)
+        if errors:
+            return self._place_failure(cmd, ExecErr.BET_ACTION_ERROR, errors)
+        report = self._place_prepared(market, acct, prepared, cmd.customer_ref, cmd.customer_strategy_ref,
+                                      cmd.source_app_key, cmd.market_version, cmd.async_, ts_ms)
+        if report.error_code != ExecErr.INSUFFICIENT_FUNDS:
+            self._remember_customer_ref(cmd.account_id, cmd.customer_ref, ts_ms)
+        return report
+
+    def _prepare(self, market: Market, instructions: list[PlaceInstruction]) -> tuple[list[Prepared], dict[int, str]]:
+        prepared: list[Prepared] = []
+        errors: dict[int, str] = {}
+        for i, ins in enumerate(instructions):
+            p = self._validate_place(market, ins)
+            if isinstance(p, str):
+                errors[i] = p
+            else:
+                prepared.append(p)
+        if not errors and len(prepared) > 1:
+            # a back and a lay on one runner whose prices overlap would match each other (003:L9872-9874)
+            lowest_back: dict[tuple[int, int], int] = {}
+            highest_lay: dict[tuple[int, int], int] = {}
+            for i, p in enumerate(prepared):
+                if p.order_type == codes.MARKET_ON_CLOSE:
+                    continue
+                if p.side == BACK:
+                    if p.key in highest_lay and p.price_h <= highest_lay[p.key]:
+                        errors[i] = InstrErr.INVALID_BACK_LAY_COMBINATION
+                    lowest_back[p.key] = min(p.price_h, lowest_back.get(p.key, p.price_h))
+                else:
+                    if p.key in lowest_back and p.price_h >= lowest_back[p.key]:
+                        errors[i] = InstrErr.INVALID_BACK_LAY_COMBINATION
+                    highest_lay[p.key] = max(p.price_h, highest_lay.get(p.key, p.price_h))
+        return prepared, errors
+
+    def _reserve_batch(self, market: Market, acct: Account, prepared: list[Prepared]) -> int | None:
+        """Hold the unmatched worst case of a batch; on INSUFFICIENT_FUNDS undo and return the index of
+        the instruction that broke the limit. Matching only ever lowers exposure, so this check
+        covers whatever the batch goes on to match."""
+        pos = market.position(acct.account_id)
+        old_market = acct.exposure_by_market.get(market.market_id, 0)
+        applied: list[tuple[tuple[int, int], int, int]] = []
+
+        def hold(p: Prepared, sign: int) -> None:
+            amount = sign * p.reserve_minor
+            if pos.mode == 2:
+                pos.line_minor += amount
+            elif p.side == BACK:
+                pos.lose[p.key] = pos.lose.get(p.key, 0) - amount
+            else:
+                pos.win[p.key] = pos.win.get(p.key, 0) - amount
+
+        for p in prepared:
+            hold(p, 1)
+            applied.append((p.key, p.side, p.reserve_minor))
+        new_market = pos.exposure_minor(market.active_keys)
+        new_total = acct.exposure_minor - old_market + new_market
+        limit = acct.exposure_limit_minor
+        if new_total > acct.exposure_minor and (
+            new_total > acct.balance_minor or (limit is not None and new_total > limit)
+        ):
+            # find the first instruction that broke it, for the report
+            for p in reversed(prepared):
+                hold(p, -1)
+            culprit = len(prepared) - 1
+            for i, p in enumerate(prepared):
+                hold(p, 1)
+                t = acct.exposure_minor - old_market + pos.exposure_minor(market.active_keys)
+                if t > acct.exposure_minor and (t > acct.balance_minor or (limit is not None and t > limit)):
+                    culprit = i
+                    for q in prepared[: i + 1]:
+                        hold(q, -1)
+                    break
+            else:
+                for p in prepared:
+                    hold(p, -1)
+            return culprit
+        if new_market != old_market:
+            acct.set_market_exposure(market.market_id, new_market)
+        return None
+
+    def _new_order(self, market: Market, acct: Account, p: Prepared, strategy_ref: str | None,
+                   app_key: str | None, ts_ms: int) -> Order:
+        ins = p.instruction
+        order = Order(self._new_bet_id(), acct.account_id, market.market_id, ins.selection_id, ins.handicap_h,
+                      p.side, p.order_type, p.persistence, p.price_h, p.tick, p.size_minor, ts_ms, market.version)
+        order.time_in_force = p.time_in_force
+        order.bsp_liability_minor = p.bsp_liability_minor
+        order.customer_order_ref = ins.customer_order_ref or None
+        order.customer_strategy_ref = strategy_ref or None
+        order.source_app_key = app_key
+        order.reserved_minor = p.reserve_minor  # already held by _reserve_batch
+        self.orders[order.bet_id] = order
+        market.orders[order.bet_id] = order
+        return order
+
+    def _place_prepared(self, market: Market, acct: Account, prepared: list[Prepared], customer_ref: str | None,
+                        strategy_ref: str | None, app_key: str | None, market_version: int | None,
+                        async_: bool, ts_ms: int) -> PlaceExecutionReport:
+        """Funds, version, delay, then execution of an already validated batch (atomic)."""
+        culprit = self._reserve_batch(market, acct, prepared)
+        if culprit is not None:
+            reports = [
+                PlaceInstructionReport(status=codes.FAILURE, instruction=p.instruction,
+                                       error_code=InstrErr.INSUFFICIENT_FUNDS if i == culprit else InstrErr.ERROR_IN_ORDER)
+                for i, p in enumerate(prepared)
+            ]
+            return PlaceExecutionReport(status=codes.FAILURE, error_code=ExecErr.INSUFFICIENT_FUNDS,
+                                        market_id=market.market_id, customer_ref=customer_ref,
+                                        instruction_reports=reports)
+        orders = [self._new_order(market, acct, p, strategy_ref, app_key, ts_ms) for p in prepared]
+        if market_version is not None and market_version < market.min_version:
+            # placed against a version older than the last material change: lapsed, with bet ids (003:L10898-10909)
+            for order in orders:
+                self._lapse_or_cancel(market, order, order.remaining_minor, ts_ms, lapse=True,
+                                      reason=codes.Lapse.MKT_VERSION)
+            self._refresh_exposure(market, acct.account_id)
+            reports = [self._instruction_report(p.instruction, o, codes.FAILURE, InstrErr.BET_TAKEN_OR_LAPSED)
+                       for p, o in zip(prepared, orders)]
+            return PlaceExecutionReport(status=codes.FAILURE, error_code=ExecErr.BET_ACTION_ERROR,
+                                        market_id=market.market_id, customer_ref=customer_ref,
+                                        instruction_reports=reports)
+        if market.inplay and market.bet_delay_s > 0 and not self._passive(market, prepared):
+            for order in orders:
+                order.status = codes.PENDING
+            token = self.next_token
+            self.next_token += 1
+            due = ts_ms + market.bet_delay_s * 1000
+            self.delayed.append(Delayed(token, acct.account_id, market.market_id, due, market.suspend_count,
+                                        market.version, prepared, orders, customer_ref, async_))
+            self.delayed.sort(key=lambda dl: (dl.due_ms, dl.token))
+            for order in orders:
+                self._events.append(OrderChanged(market.market_id, order.account_id, order.bet_id))
+            reports = [self._instruction_report(p.instruction, o, codes.SUCCESS, None, pending=True)
+                       for p, o in zip(prepared, orders)]
+            return PlaceExecutionReport(status=codes.SUCCESS, market_id=market.market_id, customer_ref=customer_ref,
+                                        instruction_reports=reports, delayed_token=token, delayed_until_ms=due)
+        self._execute(market, acct, prepared, orders, ts_ms)
+        reports = [self._instruction_report(p.instruction, o, codes.SUCCESS, None, pending=async_)
+                   for p, o in zip(prepared, orders)]
+        return PlaceExecutionReport(status=codes.SUCCESS, market_id=market.market_id, customer_ref=customer_ref,
+                                    instruction_reports=reports)
+
+    def _passive(self, market: Market, prepared: list[Prepared]) -> bool:
+        """PASSIVE bet delay model: plain LIMIT orders that cannot match now skip the delay (003:L9958-9966)."""
+        if "PASSIVE" not in market.definition.bet_delay_models:
+            return False
+        for p in prepared:
+            lo = p.instruction.limit
+            if p.order_type != codes.LIMIT or lo is None or lo.time_in_force or lo.min_fill_minor or lo.bet_target_type:
+                return False
+            book = market.runners[p.key].book
+            if p.side == BACK:
+                if book.lays.ticks and book.lays.ticks[-1] >= p.tick:
+                    return False
+            elif book.backs.ticks and book.backs.ticks[0] <= p.tick:
+                return False
+        return True
+
+    @staticmethod
+    def _instruction_report(ins: PlaceInstruction, order: Order, status: str, error: str | None,
+                            pending: bool = False) -> PlaceInstructionReport:
+        echo = ins
+        lo = ins.limit
+        if lo is not None and lo.persistence is None and lo.time_in_force is None and ins.order_type == codes.LIMIT:
+            # the echo normalises a missing persistence to LAPSE (003:L10927 vs L10932)
+            echo = msgspec.structs.replace(ins, limit=msgspec.structs.replace(lo, persistence=codes.LAPSE))
+        if pending:
+            return PlaceInstructionReport(status=status, instruction=echo, error_code=error,
+                                          order_status=codes.PENDING, bet_id=order.bet_id, placed_ms=order.placed_ms)
+        bsp = order.order_type != codes.LIMIT
+        return PlaceInstructionReport(
+            status=status,
+            instruction=echo,
+            error_code=error,
+            order_status=None if bsp else order.status,  # not returned for MOC/LOC (003:L12376-12386)
+            bet_id=order.bet_id,
+            placed_ms=order.placed_ms,
+            size_matched_minor=None if bsp else order.matched_minor,
+            matched_value=None if bsp else order.matched_value,
+        )
+
+    def _execute(self, market: Market, acct: Account, prepared: list[Prepared], orders: list[Order],
+                 ts_ms: int) -> None:
+        """Match each order, then rest what is left (LIMIT) or kill it (FILL_OR_KILL)."""
+        ctx = MatchContext(self.next_match_id)
+        events = self._events
+        mid = market.market_id
+        for p, order in zip(prepared, orders):
+            if p.order_type != codes.LIMIT:
+                events.append(OrderChanged(mid, order.account_id, order.bet_id))
+                continue
+            runner = market.runners[p.key]
+            book = runner.book
+            makers: list[Order] = []
+            if p.target_type is not None:
+                left = match_target(ctx, market, book, order, p.target_type, p.target_minor, ts_ms, makers)
+                rest = target_size_minor(p.target_type, left, order.price_h) if left else 0
+                order.remaining_minor = rest
+                order.size_minor = order.matched_minor + rest
+                order.status = codes.EXECUTABLE if rest else codes.EXECUTION_COMPLETE
+                market.positions[order.account_id].reserve(
+                    order, unmatched_reserve_minor(order, rest, market.is_line))
+            elif p.time_in_force is not None:
+                total, worst_tick = fok_plan(book, p.side, p.price_h, order.size_minor, not market.is_line)
+                needed = p.min_fill_minor if p.min_fill_minor is not None else order.size_minor
+                if total >= needed and total > 0:
+                    match(ctx, market, book, order, worst_tick, total, ts_ms, makers)
+                if order.remaining_minor:
+                    killed_all = order.matched_minor == 0
+                    self._lapse_or_cancel(market, order, order.remaining_minor, ts_ms, lapse=True)
+                    if killed_all:
+                        order.status = codes.EXPIRED
+            else:
+                match(ctx, market, book, order, order.tick, order.remaining_minor, ts_ms, makers)
+            if order.remaining_minor and order.status == codes.EXECUTABLE:
+                (book.backs if order.side == BACK else book.lays).add(order)
+            if makers or order.status == codes.EXECUTABLE:
+                events.append(RunnerChanged(mid, order.selection_id, order.handicap_h))
+            events.append(OrderChanged(mid, order.account_id, order.bet_id))
+            for maker in makers:
+                events.append(OrderChanged(mid, maker.account_id, maker.bet_id))
+        self.next_match_id = ctx.next_match_id
+        ctx.touched[acct.account_id] = None
+        for account_id in ctx.touched:
+            self._refresh_exposure(market, account_id)
+
+    def _run_delayed(self, ts_ms: int) -> None:
+        """Release placements whose bet delay has passed: they lapse if the market suspended or made a
+        material change meanwhile (lapse reasons MKT_SUSPENDED / MKT_VERSION, 003:L6851-6855)."""
+        while self.delayed and self.delayed[0].due_ms <= ts_ms:
+            dl = self.delayed.pop(0)
+            market = self.markets[dl.market_id]
+            acct = self.accounts[dl.account_id]
+            live = [o for o in dl.orders if o.status == codes.PENDING]
+            reason = None
+            if market.status != codes.OPEN or market.suspend_count != dl.suspend_count:
+                reason = codes.Lapse.MKT_SUSPENDED
+            elif market.min_version > dl.placed_version:
+                reason = codes.Lapse.MKT_VERSION
+            if reason is not None:
+                for order in live:
+                    self._lapse_or_cancel(market, order, order.remaining_minor, ts_ms, lapse=True, reason=reason)
+                self._refresh_exposure(market, acct.account_id)
+                reports = [self._instruction_report(p.instruction, o, codes.FAILURE, InstrErr.BET_TAKEN_OR_LAPSED)
+                           for p, o in zip(dl.prepared, dl.orders)]
+                report = PlaceExecutionReport(status=codes.FAILURE, error_code=ExecErr.BET_ACTION_ERROR,
+                                              market_id=market.market_id, customer_ref=dl.customer_ref,
+                                              instruction_reports=reports)
+            else:
+                for order in live:
+                    order.status = codes.EXECUTABLE
+                pairs = [(p, o) for p, o in zip(dl.prepared, dl.orders) if o.status == codes.EXECUTABLE]
+                self._execute(market, acct, [p for p, _ in pairs], [o for _, o in pairs], ts_ms)
+                reports = [self._instruction_report(p.instruction, o, codes.SUCCESS, None, pending=dl.async_)
+                           for p, o in zip(dl.prepared, dl.orders)]
+                report = PlaceExecutionReport(status=codes.SUCCESS, market_id=market.market_id,
+                                              customer_ref=dl.customer_ref, instruction_reports=reports)
+            self._events.append(PlacementCompleted(dl.token, dl.account_id, report))
+
+    def _advance_time(self, cmd: AdvanceTime, ts_ms: int) -> AdminResult:
+        return OK
+
+    # --- cancelOrders ------------------------------------------------------------------------------
+
+    def _bet_error(self, order: Order | None, account_id: str, market: Market) -> str | None:
+        if order is None or order.account_id != account_id or order.market_id != market.market_id:
+            return InstrErr.INVALID_BET_ID
+        if order.status == codes.PENDING:
+            return InstrErr.BET_IN_PROGRESS
+        if order.order_type != codes.LIMIT or order.remaining_minor == 0 or order.status != codes.EXECUTABLE:
+            return InstrErr.BET_TAKEN_OR_LAPSED
+        return None
+
+    def _cancel_orders(self, cmd: CancelOrders, ts_ms: int) -> CancelExecutionReport:
+        def fail(code: str) -> CancelExecutionReport:
+            reports = [CancelInstructionReport(status=codes.FAILURE, instruction=ins, error_code=InstrErr.ERROR_IN_ORDER)
+                       for ins in cmd.instructions or []]
+            return CancelExecutionReport(status=codes.FAILURE, error_code=code, market_id=cmd.market_id,
+                                         customer_ref=cmd.customer_ref, instruction_reports=reports)
+
+        if cmd.account_id not in self.accounts:
+            return fail(ExecErr.INVALID_ACCOUNT_STATE)
+        if self._customer_ref_seen(cmd.account_id, cmd.customer_ref, ts_ms):
+            return fail(ExecErr.DUPLICATE_TRANSACTION)
+        if cmd.market_id is None:
+            if cmd.instructions:
+                return fail(ExecErr.INVALID_MARKET_ID)
+            # account-level cancel-all: no instruction reports (003:L12409-12410)
+            for market in self.markets.values():
+                self._cancel_all_in_market(market, cmd.account_id, ts_ms)
+            self._remember_customer_ref(cmd.account_id, cmd.customer_ref, ts_ms)
+            return CancelExecutionReport(status=codes.SUCCESS, market_id=None, customer_ref=cmd.customer_ref,
+                                         instruction_reports=[])
+        market = self.markets.get(cmd.market_id)
+        if market is None:
+            return fail(ExecErr.INVALID_MARKET_ID)
+        if cmd.instructions is None:
+            reports = self._cancel_all_in_market(market, cmd.account_id, ts_ms)
+            self._remember_customer_ref(cmd.account_id, cmd.customer_ref, ts_ms)
+            return CancelExecutionReport(status=codes.SUCCESS, market_id=cmd.market_id, customer_ref=cmd.customer_ref,
+                                         instruction_reports=reports)
+        if len(cmd.instructions) > MAX_EDIT_INSTRUCTIONS:
+            return fail(ExecErr.TOO_MANY_INSTRUCTIONS)
+        ids = [ins.bet_id for ins in cmd.instructions]
+        if len(set(ids)) != len(ids):
+            return fail(ExecErr.DUPLICATE_BETIDS)
+        for ins in cmd.instructions:
+            o = self.orders.get(ins.bet_id)
+            if o is not None and o.account_id == cmd.account_id and o.market_id != cmd.market_id:
+                return fail(ExecErr.INVALID_ORDER)
+        reports = []
+        for ins in cmd.instructions:
+            order = self.orders.get(ins.bet_id)
+            error = self._bet_error(order, cmd.account_id, market)
+            if error is None and ins.size_reduction_minor is not None and ins.size_reduction_minor <= 0:
+                error = InstrErr.INVALID_BET_SIZE
+            if error is not None or order is None:
+                reports.append(CancelInstructionReport(status=codes.FAILURE, instruction=ins,
+                                                       error_code=error or InstrErr.INVALID_BET_ID))
+                continue
+            by = order.remaining_minor if ins.size_reduction_minor is None else ins.size_reduction_minor
+            done = self._lapse_or_cancel(market, order, by, ts_ms, lapse=False)
+            reports.append(CancelInstructionReport(status=codes.SUCCESS, instruction=ins, size_cancelled_minor=done,
+                                                   cancelled_ms=ts_ms))
+        self._refresh_exposure(market, cmd.account_id)
+        self._remember_customer_ref(cmd.account_id, cmd.customer_ref, ts_ms)
+        return CancelExecutionReport(market_id=cmd.market_id, customer_ref=cmd.customer_ref, instruction_reports=reports,
+                                     **_batch_status(reports))
+
+    def _cancel_all_in_market(self, market: Market, account_id: str, ts_ms: int) -> list[CancelInstructionReport]:
+        reports = []
+        for order in market.orders.values():
+            if (order.account_id == account_id and order.order_type == codes.LIMIT
+                    and order.status == codes.EXECUTABLE and order.remaining_minor):
+                done = self._lapse_or_cancel(market, order, order.remaining_minor, ts_ms, lapse=False)
+                reports.append(CancelInstructionReport(status=codes.SUCCESS, instruction=CancelInstruction(bet_id=order.bet_id),
+                                                       size_cancelled_minor=done, cancelled_ms=ts_ms))
+        if reports:
+            self._refresh_exposure(market, account_id)
+        return reports
+
+    # --- replaceOrders -----------------------------------------------------------------------------
+
+    def _replace_orders(self, cmd: ReplaceOrders, ts_ms: int) -> ReplaceExecutionReport:
+        def fail(code: str) -> ReplaceExecutionReport:
+            reports = [ReplaceInstructionReport(status=codes.FAILURE, error_code=InstrErr.ERROR_IN_ORDER)
+                       for _ in cmd.instructions]
+            return ReplaceExecutionReport(status=codes.FAILURE, error_code=code, market_id=cmd.market_id,
+                                          customer_ref=cmd.customer_ref, instruction_reports=reports)
+
+        market = self.markets.get(cmd.market_id)
+        if market is None:
+            return fail(ExecErr.INVALID_MARKET_ID)
+        acct = self.accounts.get(cmd.account_id)
+        if acct is None or acct.status != "ACTIVE":
+            return fail(ExecErr.INVALID_ACCOUNT_STATE)
+        if not cmd.instructions:
+            return fail(ExecErr.INVALID_ORDER)
+        if len(cmd.instructions) > MAX_EDIT_INSTRUCTIONS:
+            return fail(ExecErr.TOO_MANY_INSTRUCTIONS)
+        if cmd.market_version is not None and not 0 <= cmd.market_version <= MAX_MARKET_VERSION:
+            return fail(ExecErr.INVALID_MARKET_VERSION)
+        ids = [ins.bet_id for ins in cmd.instructions]
+        if len(set(ids)) != len(ids):
+            return fail(ExecErr.DUPLICATE_BETIDS)
+        if self._customer_ref_seen(cmd.account_id, cmd.customer_ref, ts_ms):
+            return fail(ExecErr.DUPLICATE_TRANSACTION)
+        if market.status != codes.OPEN:
+            return fail(ExecErr.MARKET_SUSPENDED if market.status == codes.SUSPENDED
+                        else ExecErr.MARKET_NOT_OPEN_FOR_BETTING)
+        # 1. cancel phase, instruction by instruction; never rolled back (003:L11174-11177)
+        reports: list[ReplaceInstructionReport] = []
+        to_place: list[tuple[int, PlaceInstruction, Order]] = []
+        for ins in cmd.instructions:
+            order = self.orders.get(ins.bet_id)
+            error = self._bet_error(order, cmd.account_id, market)
+            if error is None and order is not None:
+                if market.ladder.tick(ins.new_price_h) is None:
+                    error = InstrErr.INVALID_ODDS
+                elif ins.new_price_h == order.price_h:
+                    error = InstrErr.NO_ACTION_REQUIRED
+            if error is not None or order is None:
+                reports.append(ReplaceInstructionReport(status=codes.FAILURE, error_code=error))
+                continue
+            cancel_ins = CancelInstruction(bet_id=ins.bet_id)
+            done = self._lapse_or_cancel(market, order, order.remaining_minor, ts_ms, lapse=False)
+            reports.append(ReplaceInstructionReport(
+                status=codes.SUCCESS,
+                cancel_report=CancelInstructionReport(status=codes.SUCCESS, instruction=cancel_ins,
+                                                      size_cancelled_minor=done, cancelled_ms=ts_ms)))
+            # the new bet keeps side, runner, persistence and refs, for the cancelled size (003:L12425-12430)
+            persistence = None if order.time_in_force else order.persistence
+            new_ins = PlaceInstruction(
+                order_type=codes.LIMIT, selection_id=order.selection_id, handicap_h=order.handicap_h, side=order.side,
+                limit=LimitOrder(price_h=ins.new_price_h, size_minor=done, persistence=persistence),
+                customer_order_ref=order.customer_order_ref)
+            to_place.append((len(reports) - 1, new_ins, order))
+        if to_place:
+            self._refresh_exposure(market, cmd.account_id)
+            # 2. place phase, atomic
+            strategy_ref = to_place[0][2].customer_strategy_ref
+            prepared, errors = self._prepare(market, [t[1] for t in to_place])
+            place_report: PlaceExecutionReport | None = None
+            if not errors:
+                place_report = self._place_prepared(market, acct, prepared, None, strategy_ref, cmd.source_app_key,
+                                                    cmd.market_version, cmd.async_, ts_ms)
+            for j, (ri, new_ins, _) in enumerate(to_place):
+                if place_report is not None and place_report.status == codes.SUCCESS:
+                    reports[ri].place_report = place_report.instruction_reports[j]
+                    if place_report.delayed_token is not None:
+                        reports[ri].place_report.order_status = codes.PENDING
+                else:
+                    code = errors.get(j, InstrErr.ERROR_IN_ORDER) if errors else (
+                        place_report.instruction_reports[j].error_code if place_report else InstrErr.ERROR_IN_ORDER)
+                    reports[ri].status = codes.FAILURE
+                    reports[ri].error_code = InstrErr.CANCELLED_NOT_PLACED
+                    reports[ri].place_report = (place_report.instruction_reports[j] if place_report is not None else
+                                                PlaceInstructionReport(status=codes.FAILURE, instruction=new_ins,
+                                                                       error_code=code))
+        self._remember_customer_ref(cmd.account_id, cmd.customer_ref, ts_ms)
+        return ReplaceExecutionReport(market_id=cmd.market_id, customer_ref=cmd.customer_ref, instruction_reports=reports,
+                                      **_batch_status(reports))
+
+    # --- updateOrders ------------------------------------------------------------------------------
+
+    def _update_orders(self, cmd: UpdateOrders, ts_ms: int) -> UpdateExecutionReport:
+        def fail(code: str) -> UpdateExecutionReport:
+            reports = [UpdateInstructionReport(status=codes.FAILURE, instruction=ins, error_code=InstrErr.ERROR_IN_ORDER)
+                       for ins in cmd.instructions]
+            return UpdateExecutionReport(status=codes.FAILURE, error_code=code, market_id=cmd.market_id,
+                                         customer_ref=cmd.customer_ref, instruction_reports=reports)
+
+        market = self.markets.get(cmd.market_id)
+        if market is None:
+            return fail(ExecErr.INVALID_MARKET_ID)
+        if cmd.account_id not in self.accounts:
+            return fail(ExecErr.INVALID_ACCOUNT_STATE)
+        if not cmd.instructions:
+            return fail(ExecErr.INVALID_ORDER)
+        if len(cmd.instructions) > MAX_EDIT_INSTRUCTIONS:
+            return fail(ExecErr.TOO_MANY_INSTRUCTIONS)
+        ids = [ins.bet_id for ins in cmd.instructions]
+        if len(set(ids)) != len(ids):
+            return fail(ExecErr.DUPLICATE_BETIDS)
+        if self._customer_ref_seen(cmd.account_id, cmd.customer_ref, ts_ms):
+            return fail(ExecErr.DUPLICATE_TRANSACTION)
+        if market.status != codes.OPEN:
+            return fail(ExecErr.MARKET_SUSPENDED if market.status == codes.SUSPENDED
+                        else ExecErr.MARKET_NOT_OPEN_FOR_BETTING)
+        d = market.definition
+        reports: list[UpdateInstructionReport] = []
+        for ins in cmd.instructions:
+            order = self.orders.get(ins.bet_id)
+            error = self._bet_error(order, cmd.account_id, market)
+            new = ins.new_persistence
+            if error is None and order is not None:
+                if new not in codes.PERSISTENCE_TYPES or order.time_in_force is not None:
+                    error = InstrErr.INVALID_PERSISTENCE_TYPE
+                elif new == order.persistence:
+                    error = InstrErr.NO_ACTION_REQUIRED
+                elif new == codes.PERSIST and not d.persistence_enabled:
+                    error = InstrErr.INVALID_PERSISTENCE_TYPE
+                elif new == codes.MARKET_ON_CLOSE and (not d.bsp_market or market.is_line or market.inplay):
+                    error = InstrErr.INVALID_PERSISTENCE_TYPE
+            if error is not None or order is None:
+                reports.append(UpdateInstructionReport(status=codes.FAILURE, instruction=ins, error_code=error))
+                continue
+            order.persistence = new
+            self._events.append(OrderChanged(market.market_id, order.account_id, order.bet_id))
+            reports.append(UpdateInstructionReport(status=codes.SUCCESS, instruction=ins))
+        self._remember_customer_ref(cmd.account_id, cmd.customer_ref, ts_ms)
+        status = _batch_status(reports)
+        if all(r.error_code == InstrErr.NO_ACTION_REQUIRED for r in reports):
+            status = {"status": codes.FAILURE, "error_code": ExecErr.NO_CHANGE}
+        return UpdateExecutionReport(market_id=cmd.market_id, customer_ref=cmd.customer_ref, instruction_reports=reports,
+                                     **status)
+
+    # --- accounts ----------------------------------------------------------------------------------
+
+    def _statement(self, acct: Account, amount_minor: int, ts_ms: int, reference: str | None) -> None:
+        ref = self.ledger.next_ref
+        self.ledger.next_ref += 1
+        self.ledger.add_statement(acct.account_id, StatementItem(
+            ref_id=str(ref), item_ms=ts_ms, amount_minor=amount_minor, balance_minor=acct.balance_minor,
+            transaction_type="ACCOUNT_CREDIT" if amount_minor >= 0 else "ACCOUNT_DEBIT",
+            win_lose="RESULT_NOT_APPLICABLE", reference=reference))
+
+    def _create_account(self, cmd: CreateAccount, ts_ms: int) -> AdminResult:
+        if cmd.account_id in self.accounts:
+            return admin_error(AdminErr.ACCOUNT_EXISTS, f"account {cmd.account_id} exists")
+        if not cmd.account_id:
+            return admin_error(AdminErr.NO_SUCH_ACCOUNT, "account id is empty")
+        if cmd.currency != self.currency:
+            return admin_error(AdminErr.INVALID_CURRENCY, f"this exchange settles in {self.currency}")
+        if cmd.exposure_limit_minor is not None and cmd.exposure_limit_minor < 0:
+            return admin_error(AdminErr.INVALID_AMOUNT, "exposure limit must be >= 0")
+        self.accounts[cmd.account_id] = Account(cmd.account_id, cmd.currency, cmd.exposure_limit_minor)
+        self._events.append(FundsChanged(cmd.account_id))
+        return OK
+
+    def _deposit(self, cmd: Deposit, ts_ms: int) -> AdminResult:
+        acct = self.accounts.get(cmd.account_id)
+        if acct is None:
+            return admin_error(AdminErr.NO_SUCH_ACCOUNT, f"no account {cmd.account_id}")
+        if cmd.amount_minor <= 0:
+            return admin_error(AdminErr.INVALID_AMOUNT, "amount must be > 0")
+        acct.balance_minor += cmd.amount_minor
+        acct.deposits_minor += cmd.amount_minor
+        self._statement(acct, cmd.amount_minor, ts_ms, cmd.reference)
+        self._events.append(FundsChanged(cmd.account_id))
+        return OK
+
+    def _withdraw(self, cmd: Withdraw, ts_ms: int) -> AdminResult:
+        acct = self.accounts.get(cmd.account_id)
+        if acct is None:
+            return admin_error(AdminErr.NO_SUCH_ACCOUNT, f"no account {cmd.account_id}")
+        if cmd.amount_minor <= 0:
+            return admin_error(AdminErr.INVALID_AMOUNT, "amount must be > 0")
+        if cmd.amount_minor > acct.available_minor:
+            return admin_error(AdminErr.INSUFFICIENT_FUNDS, "amount exceeds the available to bet balance")
+        acct.balance_minor -= cmd.amount_minor
+        acct.withdrawals_minor += cmd.amount_minor
+        self._statement(acct, -cmd.amount_minor, ts_ms, cmd.reference)
+        self._events.append(FundsChanged(cmd.account_id))
+        return OK
+
+    def _set_account_status(self, cmd: SetAccountStatus, ts_ms: int) -> AdminResult:
+        acct = self.accounts.get(cmd.account_id)
+        if acct is None:
+            return admin_error(AdminErr.NO_SUCH_ACCOUNT, f"no account {cmd.account_id}")
+        if cmd.status not in ("ACTIVE", "SUSPENDED"):
+            return admin_error(AdminErr.INVALID_STATUS, "status must be ACTIVE or SUSPENDED")
+        acct.status = cmd.status
+        return OK
+
+    def _set_exposure_limit(self, cmd: SetExposureLimit, ts_ms: int) -> AdminResult:
+        acct = self.accounts.get(cmd.account_id)
+        if acct is None:
+            return admin_error(AdminErr.NO_SUCH_ACCOUNT, f"no account {cmd.account_id}")
+        if cmd.exposure_limit_minor is not None and cmd.exposure_limit_minor < 0:
+            return admin_error(AdminErr.INVALID_AMOUNT, "exposure limit must be >= 0")
+        acct.exposure_limit_minor = cmd.exposure_limit_minor
+        return OK
+
+    # --- market lifecycle --------------------------------------------------------------------------
+
+    def _market(self, market_id: str) -> Market | AdminResult:
+        market = self.markets.get(market_id)
+        if market is None:
+            return admin_error(AdminErr.NO_SUCH_MARKET, f"no market {market_id}")
+        return market
+
+    def _create_market(self, cmd: CreateMarket, ts_ms: int) -> AdminResult:
+        if cmd.market_id in self.markets:
+            return admin_error(AdminErr.MARKET_EXISTS, f"market {cmd.market_id} exists")
+        d = cmd.definition
+        problem = None
+        keys = [(r.selection_id, r.handicap_h) for r in cmd.runners]
+        if not cmd.market_id or not cmd.runners:
+            problem = "a market needs an id and at least one runner"
+        elif len(set(keys)) != len(keys):
+            problem = "runners must have distinct (selectionId, handicap)"
+        elif d.betting_type not in codes.BETTING_TYPES:
+            problem = f"unknown bettingType {d.betting_type}"
+        elif d.price_ladder not in ("CLASSIC", "FINEST", "LINE_RANGE"):
+            problem = f"unknown price ladder {d.price_ladder}"
+        elif (d.betting_type == codes.LINE) != (d.price_ladder == "LINE_RANGE"):
+            problem = "LINE markets use the LINE_RANGE ladder, and only they do"
+        elif d.price_ladder == "LINE_RANGE" and (d.line_interval_h <= 0 or d.line_max_h < d.line_min_h
+                                                  or (d.line_max_h - d.line_min_h) // d.line_interval_h > 200_000):
+            problem = "line range needs interval > 0 and max >= min"
+        elif d.number_of_winners < 0 or d.market_base_rate_bp < 0 or d.market_base_rate_bp > 10_000:
+            problem = "numberOfWinners and marketBaseRate must be sensible"
+        if problem:
+            return admin_error(AdminErr.INVALID_MARKET_DEFINITION, problem)
+        self.markets[cmd.market_id] = Market(cmd.market_id, d, cmd.runners)
+        self._events.append(MarketChanged(cmd.market_id))
+        return OK
+
+    def _update_market_definition(self, cmd: UpdateMarketDefinition, ts_ms: int) -> AdminResult:
+        market = self._market(cmd.market_id)
+        if isinstance(market, AdminResult):
+            return market
+        bad = set(cmd.changes) - NON_MATERIAL_FIELDS
+        if bad:
+            return admin_error(AdminErr.INVALID_MARKET_DEFINITION, f"cannot change {sorted(bad)} on a live market")
+        try:
+            new = msgspec.structs.replace(market.definition, **cmd.changes)
+            msgspec.convert(msgspec.to_builtins(new), type(new))  # type-check the new values
+        except (TypeError, msgspec.ValidationError) as e:
+            return admin_error(AdminErr.INVALID_MARKET_DEFINITION, str(e))
+        market.definition = new
+        market.bump_version(material=False)
+        self._events.append(MarketChanged(cmd.market_id))
+        return OK
+
+    def _set_market_status(self, cmd: SetMarketStatus, ts_ms: int) -> AdminResult:
+        market = self._market(cmd.market_id)
+        if isinstance(market, AdminResult):
+            return market
+        allowed = {codes.OPEN: (codes.INACTIVE, codes.SUSPENDED), codes.SUSPENDED: (codes.INACTIVE, codes.OPEN)}
+        if cmd.status not in allowed or market.status not in allowed[cmd.status]:
+            return admin_error(AdminErr.INVALID_STATE_TRANSITION,
+                               f"cannot go from {market.status} to {cmd.status} (use turn-in-play, close, settle)")
+        market.status = cmd.status
+        if cmd.status == codes.SUSPENDED:
+            market.suspend_count += 1
+            market.suspend_reason = cmd.suspend_reason
+            if cmd.material:
+                self.lapse_unmatched(market, ts_ms, keep=lambda o: o.persistence != codes.LAPSE or o.order_type != codes.LIMIT)
+        else:
+            market.suspend_reason = None
+        market.bump_version(material=cmd.material)
+        self._events.append(MarketChanged(cmd.market_id))
+        return OK
+
+    def _turn_in_play(self, cmd: TurnInPlay, ts_ms: int) -> AdminResult:
+        """Turn in-play (003:L9822-9829): LAPSE bets lapse, PERSIST bets stay, MARKET_ON_CLOSE remainders
+        go to the SP auction; a material change."""
+        market = self._market(cmd.market_id)
+        if isinstance(market, AdminResult):
+            return market
+        if market.inplay or market.status not in (codes.OPEN, codes.SUSPENDED):
+            return admin_error(AdminErr.INVALID_STATE_TRANSITION, "market is in-play already, or not open/suspended")
+        if not market.definition.turn_in_play_enabled:
+            return admin_error(AdminErr.INVALID_STATE_TRANSITION, "turnInPlayEnabled is false for this market")
+        if cmd.bet_delay_s < 0 or cmd.bet_delay_s > 60:
+            return admin_error(AdminErr.INVALID_MARKET_DEFINITION, "betDelay must be 0..60 seconds")
+        market.suspend_count += 1
+        touched: dict[str, None] = {}
+        for order in market.orders.values():
+            if order.order_type != codes.LIMIT or order.status != codes.EXECUTABLE:
+                continue
+            if order.persistence == codes.LAPSE:
+                self._lapse_or_cancel(market, order, order.remaining_minor, ts_ms, lapse=True)
+                touched[order.account_id] = None
+            elif order.persistence == codes.MARKET_ON_CLOSE:
+                # the unmatched remainder leaves the book for the SP auction, holding the same liability
+                self._take_off_book(market, order)
+                order.bsp_liability_minor = order.reserved_minor
+                order.order_type = codes.MARKET_ON_CLOSE
+                self._events.append(OrderChanged(market.market_id, order.account_id, order.bet_id))
+        for account_id in touched:
+            self._refresh_exposure(market, account_id)
+        market.inplay = True
+        market.bet_delay_s = cmd.bet_delay_s
+        market.bump_version(material=True)
+        self._events.append(MarketChanged(cmd.market_id))
+        return OK
+
+    def _take_off_book(self, market: Market, order: Order) -> None:
+        """Remove a resting order from its level without changing its sizes."""
+        side = market.runners[order.key].book.backs if order.side == BACK else market.runners[order.key].book.lays
+        level = side.levels[order.tick]
+        level.orders.remove(order)
+        level.total_minor -= order.remaining_minor
+        if level.total_minor == 0:
+            side.drop(order.tick)
+        self._events.append(RunnerChanged(market.market_id, order.selection_id, order.handicap_h))
+
+    def _remove_runner(self, cmd: RemoveRunner, ts_ms: int) -> AdminResult:
+        market = self._market(cmd.market_id)
+        if isinstance(market, AdminResult):
+            return market
+        runner = market.runners.get((cmd.selection_id, cmd.handicap_h))
+        if runner is None:
+            return admin_error(AdminErr.NO_SUCH_RUNNER, f"no runner {cmd.selection_id}/{cmd.handicap_h}")
+        if market.status in (codes.INACTIVE, codes.CLOSED) or runner.status != codes.ACTIVE:
+            return admin_error(AdminErr.INVALID_STATE_TRANSITION, "runner is not active or market is not live")
+        for v in (cmd.adjustment_factor_bp, cmd.reduction_factor_bp):
+            if v is not None and not 0 <= v < 10_000:
+                return admin_error(AdminErr.INVALID_RESULT, "factors are percentages in [0, 100)")
+        settlement.remove_runner(self, market, runner, cmd, ts_ms)
+        return OK
+
+    def _close_market(self, cmd: CloseMarket, ts_ms: int) -> AdminResult:
+        market = self._market(cmd.market_id)
+        if isinstance(market, AdminResult):
+            return market
+        if market.status == codes.CLOSED:
+            return admin_error(AdminErr.INVALID_STATE_TRANSITION, "market is closed already")
+        self.close(market, ts_ms)
+        return OK
+
+    def close(self, market: Market, ts_ms: int) -> None:
+        """No more betting: every unmatched bet lapses; awaiting settlement."""
+        self.lapse_unmatched(market, ts_ms)
+        market.status = codes.CLOSED
+        market.closed_ms = ts_ms
+        market.bump_version(material=True)
+        self._events.append(MarketChanged(market.market_id))
+
+    def _settle_market(self, cmd: SettleMarket, ts_ms: int) -> AdminResult:
+        market = self._market(cmd.market_id)
+        if isinstance(market, AdminResult):
+            return market
+        return settlement.settle(self, market, cmd, ts_ms)
+
+    def _void_market(self, cmd: VoidMarket, ts_ms: int) -> AdminResult:
+        market = self._market(cmd.market_id)
+        if isinstance(market, AdminResult):
+            return market
+        return settlement.void(self, market, ts_ms)
+
+    def _unsettle_market(self, cmd: UnsettleMarket, ts_ms: int) -> AdminResult:
+        market = self._market(cmd.market_id)
+        if isinstance(market, AdminResult):
+            return market
+        return settlement.unsettle(self, market, ts_ms)
+
+    # --- invariants and identity -------------------------------------------------------------------
+
+    def total_money_minor(self) -> int:
+        """Balances plus commission collected: always deposits minus withdrawals."""
+        return sum(a.balance_minor for a in self.accounts.values()) + self.commission_collected_minor
+
+    def check_invariants(self) -> None:
+        for order in self.orders.values():
+            order.check()
+        for market in self.markets.values():
+            for runner in market.runners.values():
+                assert not runner.book.is_crossed(), f"crossed book {market.market_id} {runner.key}"
+                for side in (runner.book.backs, runner.book.lays):
+                    for tick in side.ticks:
+                        level = side.levels[tick]
+                        assert level.total_minor == sum(o.remaining_minor for o in level.orders) > 0
+            for account_id, pos in market.positions.items():
+                assert self.accounts[account_id].exposure_by_market.get(market.market_id, 0) == \
+                    pos.exposure_minor(market.active_keys)
+        for acct in self.accounts.values():
+            assert acct.exposure_minor == sum(acct.exposure_by_market.values())
+            assert acct.exposure_minor >= 0
+        deposits = sum(a.deposits_minor - a.withdrawals_minor for a in self.accounts.values())
+        assert self.total_money_minor() == deposits, "money is not conserved"
+
+    def fingerprint(self) -> str:
+        """A hash of the whole state: identical histories give identical fingerprints."""
+        parts = (
+            self.currency, self.next_bet_id, self.next_match_id, self.next_token, self.next_settlement_id,
+            self.commission_collected_minor, self.now_ms,
+            tuple(sorted(self.customer_refs.items())),
+            tuple(a.state_tuple() for a in self.accounts.values()),
+            tuple(m.state_tuple() for m in self.markets.values()),
+            tuple(o.state_tuple() for o in self.orders.values()),
+            tuple((d.token, d.due_ms, tuple(o.bet_id for o in d.orders)) for d in self.delayed),
+            self.ledger.state_tuple(),
+        )
+        return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def _batch_status(reports: list[Any]) -> dict[str, Any]:
+    """SUCCESS when every instruction succeeded, FAILURE when none did, else PROCESSED_WITH_ERRORS
+    (cancel, replace and update are not atomic, 003:L9736-9739)."""
+    ok = sum(1 for r in reports if r.status == codes.SUCCESS)
+    if ok == len(reports):
+        return {"status": codes.SUCCESS}
+    if ok == 0:
+        return {"status": codes.FAILURE, "error_code": ExecErr.BET_ACTION_ERROR}
+    return {"status": codes.PROCESSED_WITH_ERRORS, "error_code": ExecErr.PROCESSED_WITH_ERRORS}
+
+
+__all__ = ["Exchange", "UpdateInstruction"]

@@ -1,0 +1,168 @@
+"""Markets and runners: definition, lifecycle state, books, positions (rule 5 of the core issue).
+
+Lifecycle: INACTIVE -> OPEN <-> SUSPENDED -> CLOSED (003:L9614-9620). `version` bumps on every change;
+`min_version` is the version of the last material change, and a placement carrying an older version
+lapses (003:L10853-10909).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import codes
+from .book import RunnerBook
+from .commands import MarketDefinition, RunnerDefinition, RunnerResult
+from .ladder import Ladder, ladder_for
+from .orders import Order
+from .wallet import INDEPENDENT, LINE_SUM, OUTCOMES, Position
+
+
+class Runner:
+    __slots__ = (
+        "adjustment_factor_bp",
+        "book",
+        "definition",
+        "handicap_h",
+        "key",
+        "removal_ms",
+        "result",
+        "selection_id",
+        "status",
+    )
+
+    def __init__(self, definition: RunnerDefinition) -> None:
+        self.definition = definition
+        self.selection_id = definition.selection_id
+        self.handicap_h = definition.handicap_h
+        self.key = (definition.selection_id, definition.handicap_h)
+        self.status = codes.ACTIVE
+        self.adjustment_factor_bp: int | None = None
+        self.removal_ms: int | None = None
+        self.book = RunnerBook()
+        self.result: RunnerResult | None = None
+
+    def state_tuple(self) -> tuple[object, ...]:
+        return (self.key, self.status, self.adjustment_factor_bp, self.removal_ms, self.result,
+                self.book.queue_state())
+
+
+class Settlement:
+    """What a settlement moved, per account, so that it can be reversed exactly."""
+
+    __slots__ = ("commission_minor", "net_minor", "statement_refs")
+
+    def __init__(self) -> None:
+        self.net_minor: dict[str, int] = {}
+        self.commission_minor: dict[str, int] = {}
+        self.statement_refs: dict[str, list[int]] = {}
+
+
+class Market:
+    __slots__ = (
+        "active_keys",
+        "bet_delay_s",
+        "bsp_reconciled",
+        "closed_ms",
+        "complete",
+        "definition",
+        "inplay",
+        "ladder",
+        "last_match_ms",
+        "line_outcome_h",
+        "market_id",
+        "min_version",
+        "orders",
+        "position_mode",
+        "positions",
+        "runners",
+        "settled",
+        "settled_ms",
+        "settlement",
+        "status",
+        "suspend_count",
+        "suspend_reason",
+        "total_matched_minor",
+        "version",
+        "voided",
+    )
+
+    def __init__(self, market_id: str, definition: MarketDefinition, runners: list[RunnerDefinition]) -> None:
+        self.market_id = market_id
+        self.definition = definition
+        self.ladder: Ladder = ladder_for(
+            definition.price_ladder, definition.line_min_h, definition.line_max_h, definition.line_interval_h
+        )
+        self.runners: dict[tuple[int, int], Runner] = {}
+        for rd in runners:
+            r = Runner(rd)
+            self.runners[r.key] = r
+        self.active_keys: list[tuple[int, int]] = list(self.runners)
+        self.status = codes.INACTIVE
+        self.inplay = False
+        self.bet_delay_s = 0
+        self.version = 1
+        self.min_version = 1
+        self.suspend_count = 0
+        self.suspend_reason: str | None = None
+        self.complete = True
+        self.bsp_reconciled = False
+        self.orders: dict[int, Order] = {}
+        self.positions: dict[str, Position] = {}
+        self.total_matched_minor = 0
+        self.last_match_ms: int | None = None
+        self.settled = False
+        self.voided = False
+        self.settled_ms: int | None = None
+        self.closed_ms: int | None = None
+        self.settlement: Settlement | None = None
+        self.line_outcome_h: int | None = None
+        if definition.betting_type == codes.LINE:
+            self.position_mode = LINE_SUM
+        elif definition.betting_type == codes.ODDS and definition.number_of_winners == 1:
+            self.position_mode = OUTCOMES
+        else:
+            self.position_mode = INDEPENDENT
+
+    @property
+    def is_line(self) -> bool:
+        return self.position_mode == LINE_SUM
+
+    def position(self, account_id: str) -> Position:
+        pos = self.positions.get(account_id)
+        if pos is None:
+            pos = self.positions[account_id] = Position(self.position_mode)
+        return pos
+
+    def bump_version(self, material: bool) -> None:
+        self.version += 1
+        if material:
+            self.min_version = self.version
+
+    def refresh_active_keys(self) -> None:
+        self.active_keys = [k for k, r in self.runners.items() if r.status not in (codes.REMOVED, codes.REMOVED_VACANT)]
+
+    def state_tuple(self) -> tuple[object, ...]:
+        d: Any = self.definition
+        return (
+            self.market_id,
+            d,
+            self.status,
+            self.inplay,
+            self.bet_delay_s,
+            self.version,
+            self.min_version,
+            self.suspend_count,
+            self.suspend_reason,
+            self.bsp_reconciled,
+            self.total_matched_minor,
+            self.last_match_ms,
+            self.settled,
+            self.voided,
+            self.settled_ms,
+            self.closed_ms,
+            self.line_outcome_h,
+            tuple(r.state_tuple() for r in self.runners.values()),
+            tuple(sorted((a, tuple(sorted(p.win.items())), tuple(sorted(p.lose.items())), p.line_minor)
+                         for a, p in self.positions.items())),
+            tuple(self.orders),
+        )

@@ -1,0 +1,124 @@
+"""Orders as the API reports them (003:L11814-11874, 003:L12168-12239).
+
+Invariant: size = matched + remaining + lapsed + cancelled + voided (voids come out of matched).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from . import codes
+
+
+class Fragment(NamedTuple):
+    """One matched piece of an order. `price_h` may be off-ladder after a Rule 4 reduction."""
+
+    match_id: int
+    price_h: int
+    size_minor: int
+    matched_ms: int
+
+
+class Order:
+    __slots__ = (
+        "account_id",
+        "bet_id",
+        "bsp_liability_minor",
+        "cancelled_minor",
+        "cancelled_ms",
+        "customer_order_ref",
+        "customer_strategy_ref",
+        "fragments",
+        "handicap_h",
+        "key",
+        "lapse_reason",
+        "lapsed_minor",
+        "lapsed_ms",
+        "market_id",
+        "matched_minor",
+        "matched_ms",
+        "matched_value",
+        "order_type",
+        "persistence",
+        "placed_ms",
+        "placed_version",
+        "price_h",
+        "price_reduced",
+        "remaining_minor",
+        "reserved_minor",
+        "selection_id",
+        "side",
+        "size_minor",
+        "source_app_key",
+        "status",
+        "tick",
+        "time_in_force",
+        "voided_minor",
+    )
+
+    def __init__(
+        self,
+        bet_id: int,
+        account_id: str,
+        market_id: str,
+        selection_id: int,
+        handicap_h: int,
+        side: int,
+        order_type: str,
+        persistence: str,
+        price_h: int,
+        tick: int,
+        size_minor: int,
+        placed_ms: int,
+        placed_version: int,
+    ) -> None:
+        self.bet_id = bet_id
+        self.account_id = account_id
+        self.market_id = market_id
+        self.selection_id = selection_id
+        self.handicap_h = handicap_h
+        self.key = (selection_id, handicap_h)
+        self.side = side
+        self.order_type = order_type
+        self.persistence = persistence
+        self.time_in_force: str | None = None
+        self.price_h = price_h
+        self.tick = tick
+        self.size_minor = size_minor
+        self.bsp_liability_minor = 0
+        self.matched_minor = 0
+        self.remaining_minor = size_minor
+        self.cancelled_minor = 0
+        self.lapsed_minor = 0
+        self.voided_minor = 0
+        self.matched_value = 0  # sum of fragment size_minor * price_h over unvoided fragments
+        self.fragments: list[Fragment] = []
+        self.placed_ms = placed_ms
+        self.placed_version = placed_version
+        self.matched_ms: int | None = None
+        self.cancelled_ms: int | None = None
+        self.lapsed_ms: int | None = None
+        self.lapse_reason: str | None = None
+        self.status = codes.EXECUTABLE
+        self.customer_order_ref: str | None = None
+        self.customer_strategy_ref: str | None = None
+        self.source_app_key: str | None = None
+        self.reserved_minor = 0  # what the unmatched part currently holds back from the account
+        self.price_reduced = False
+
+    def avg_price_matched_h(self) -> float:
+        """Average matched price in hundredths (voided fragments excluded, 003:L11848-11851)."""
+        return self.matched_value / self.matched_minor if self.matched_minor else 0.0
+
+    def is_bsp(self) -> bool:
+        return self.order_type != codes.LIMIT
+
+    def check(self) -> None:
+        assert self.size_minor == (
+            self.matched_minor + self.remaining_minor + self.lapsed_minor + self.cancelled_minor + self.voided_minor
+        ), f"order {self.bet_id} sizes do not add up"
+        assert min(self.matched_minor, self.remaining_minor, self.lapsed_minor, self.cancelled_minor) >= 0
+
+    def state_tuple(self) -> tuple[object, ...]:
+        """Everything about the order, for replay comparisons."""
+        return tuple(getattr(self, s) for s in Order.__slots__)

@@ -1,0 +1,398 @@
+"""Settlement, voiding, resettlement and runner removal (rule 7 of the core issue).
+
+Every matched fragment is settled once with a symmetric rounding (money.div_round_half_away), and the
+two orders of a match get equal and opposite amounts, so money is conserved exactly. Commission is
+the market base rate on an account's net winnings in the market (001:L1063-1124, 003:L3320-3442).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import codes
+from .codes import BACK, AdminErr
+from .commands import RemoveRunner, RunnerResult, SettleMarket
+from .events import FundsChanged, MarketChanged, MarketSettled, OrderChanged, RunnerChanged
+from .ledger import ClearedOrder, StatementItem
+from .market import Market, Runner, Settlement
+from .money import div_round_half_away
+from .orders import Fragment, Order
+from .reports import OK, AdminResult, admin_error
+from .wallet import Position, unmatched_reserve_minor
+
+if TYPE_CHECKING:
+    from .exchange import Exchange
+
+LOSER_RESULT = RunnerResult(selection_id=0, status=codes.LOSER, win_quarters=0, void_quarters=0)
+LEGACY_MARKET_TYPE = {codes.ODDS: "O", codes.LINE: "L", codes.ASIAN_HANDICAP_DOUBLE_LINE: "A",
+                      codes.ASIAN_HANDICAP_SINGLE_LINE: "A", "RANGE": "R"}
+
+
+def back_profit_minor(size_minor: int, price_h: int, result: RunnerResult) -> int:
+    """A back fragment's profit: win_quarters/4 of the stake wins at full odds divided by the dead
+    heat divisor, void_quarters/4 is refunded, the rest is lost. A lay fragment gets the negation."""
+    num, den = result.dead_heat_num, result.dead_heat_den
+    lose_q = 4 - result.win_quarters - result.void_quarters
+    numerator = size_minor * result.win_quarters * (price_h * den - 100 * num) - size_minor * lose_q * 100 * num
+    return div_round_half_away(numerator, 400 * num)
+
+
+def line_back_profit_minor(size_minor: int, line_h: int, outcome_h: int) -> int:
+    """LINE: BACK (sell) wins if the outcome is below the line, loses above it, void on it; settled
+    at evens (003:L9646-9653, L12307-12311)."""
+    if outcome_h < line_h:
+        return size_minor
+    if outcome_h > line_h:
+        return -size_minor
+    return 0
+
+
+def asian_handicap_result(selection_id: int, handicap_h: int, margin: int) -> RunnerResult:
+    """Result of an Asian handicap runner given its team's goal margin (own goals - opponent's).
+    Quarter lines split the stake over the two neighbouring half/whole lines."""
+    assert handicap_h % 25 == 0, "Asian handicaps are in quarters"
+    lines = [handicap_h - 25, handicap_h + 25] if handicap_h % 50 else [handicap_h, handicap_h]
+    win_q = void_q = 0
+    for line in lines:
+        adjusted = margin * 100 + line
+        if adjusted > 0:
+            win_q += 2
+        elif adjusted == 0:
+            void_q += 2
+    status = codes.WINNER if win_q >= 2 else codes.LOSER
+    return RunnerResult(selection_id=selection_id, handicap_h=handicap_h, status=status,
+                        win_quarters=win_q, void_quarters=void_q)
+
+
+def rebuild_position(market: Market, account_id: str) -> Position:
+    """Recompute an account's position in a market from its orders (after voids and reductions)."""
+    pos = Position(market.position_mode)
+    for order in market.orders.values():
+        if order.account_id != account_id:
+            continue
+        if order.status in (codes.EXECUTABLE, codes.PENDING):
+            order.reserved_minor = 0
+            pos.reserve(order, unmatched_reserve_minor(order, order.remaining_minor, market.is_line))
+        else:
+            order.reserved_minor = 0
+        if order.matched_minor:
+            for frag in order.fragments:
+                pos.add_matched(order, frag.size_minor, frag.price_h)
+    market.positions[account_id] = pos
+    return pos
+
+
+def _refresh_all(ex: Exchange, market: Market) -> None:
+    for account_id in list(market.positions):
+        rebuild_position(market, account_id)
+        ex._refresh_exposure(market, account_id)
+
+
+def _void_order(order: Order) -> None:
+    order.voided_minor += order.matched_minor
+    order.matched_minor = 0
+    order.matched_value = 0
+
+
+def remove_runner(ex: Exchange, market: Market, runner: Runner, cmd: RemoveRunner, ts_ms: int) -> None:
+    """Non-runner (003:L6729-6757, L10884-10891): matched bets on it void, unmatched bets in the
+    market lapse, matched prices on the others are reduced: new = 1 + (old - 1) * (1 - R)."""
+    runner.status = codes.REMOVED_VACANT if cmd.vacant else codes.REMOVED
+    runner.adjustment_factor_bp = cmd.adjustment_factor_bp
+    runner.removal_ms = ts_ms
+    market.refresh_active_keys()
+    market.suspend_count += 1
+    reduction_bp = cmd.reduction_factor_bp
+    if reduction_bp is None:
+        af = cmd.adjustment_factor_bp or 0
+        reduction_bp = af if af >= 250 else 0
+    ex.lapse_unmatched(market, ts_ms)
+    for order in market.orders.values():
+        if order.key == runner.key:
+            if order.matched_minor:
+                _void_order(order)
+                ex._events.append(OrderChanged(market.market_id, order.account_id, order.bet_id))
+        elif reduction_bp and order.matched_minor:
+            book = market.runners[order.key].book
+            value = 0
+            new_frags = []
+            for frag in order.fragments:
+                new_price = 100 + div_round_half_away((frag.price_h - 100) * (10_000 - reduction_bp), 10_000)
+                if order.side == BACK:  # move traded volume once per match
+                    book.traded[frag.price_h] -= frag.size_minor
+                    if not book.traded[frag.price_h]:
+                        del book.traded[frag.price_h]
+                    book.traded[new_price] = book.traded.get(new_price, 0) + frag.size_minor
+                new_frags.append(Fragment(frag.match_id, new_price, frag.size_minor, frag.matched_ms))
+                value += frag.size_minor * new_price
+            order.fragments = new_frags
+            order.matched_value = value
+            order.price_reduced = True
+            ex._events.append(OrderChanged(market.market_id, order.account_id, order.bet_id))
+    _refresh_all(ex, market)
+    market.bump_version(material=True)
+    for r in market.runners.values():
+        ex._events.append(RunnerChanged(market.market_id, r.selection_id, r.handicap_h))
+    ex._events.append(MarketChanged(market.market_id))
+
+
+def _validate_results(market: Market, cmd: SettleMarket) -> str | None:
+    if market.is_line:
+        if cmd.line_outcome_h is None:
+            return "a LINE market settles with lineOutcome"
+        return None
+    seen = set()
+    for r in cmd.results:
+        runner = market.runners.get((r.selection_id, r.handicap_h))
+        if runner is None:
+            return f"no runner {r.selection_id}/{r.handicap_h}"
+        if runner.status != codes.ACTIVE:
+            return f"runner {r.selection_id} was removed"
+        if runner.key in seen:
+            return f"runner {r.selection_id} given twice"
+        seen.add(runner.key)
+        if r.status not in (codes.WINNER, codes.LOSER, codes.PLACED):
+            return f"runner status {r.status} is not a result"
+        if not (0 <= r.win_quarters and 0 <= r.void_quarters and r.win_quarters + r.void_quarters <= 4):
+            return "win and void quarters must add up to at most 4"
+        if r.dead_heat_num < 1 or r.dead_heat_den < 1 or r.dead_heat_den > r.dead_heat_num:
+            return "a dead heat divisor is num/den >= 1"
+    winners = sum(1 for r in cmd.results if r.status == codes.WINNER)
+    if market.definition.betting_type == codes.ODDS and winners > max(market.definition.number_of_winners, 1) \
+            and all(r.dead_heat_num == 1 for r in cmd.results):
+        return "more winners than numberOfWinners without a dead heat"
+    return None
+
+
+def settle(ex: Exchange, market: Market, cmd: SettleMarket, ts_ms: int) -> AdminResult:
+    if market.status == codes.INACTIVE:
+        return admin_error(AdminErr.INVALID_STATE_TRANSITION, "an inactive market has nothing to settle")
+    if market.settled:
+        return admin_error(AdminErr.INVALID_STATE_TRANSITION, "market is settled already (unsettle first)")
+    problem = _validate_results(market, cmd)
+    if problem:
+        return admin_error(AdminErr.INVALID_RESULT, problem)
+    if market.status != codes.CLOSED:
+        ex.close(market, ts_ms)
+    results = {(r.selection_id, r.handicap_h): r for r in cmd.results}
+    for runner in market.runners.values():
+        if runner.status in (codes.REMOVED, codes.REMOVED_VACANT):
+            continue
+        runner.result = results.get(runner.key)
+        runner.status = runner.result.status if runner.result else codes.LOSER
+        ex._events.append(RunnerChanged(market.market_id, runner.selection_id, runner.handicap_h))
+    market.line_outcome_h = cmd.line_outcome_h
+
+    settlement_id = ex.next_settlement_id
+    ex.next_settlement_id += 1
+    record = Settlement()
+    d = market.definition
+    bet_rows: dict[str, list[tuple[Order, int]]] = {}
+    for order in market.orders.values():
+        if order.matched_minor:
+            result = results.get(order.key, LOSER_RESULT)
+            profit = 0
+            for frag in order.fragments:
+                if market.is_line:
+                    p = line_back_profit_minor(frag.size_minor, frag.price_h, cmd.line_outcome_h or 0)
+                else:
+                    p = back_profit_minor(frag.size_minor, frag.price_h, result)
+                profit += p if order.side == BACK else -p
+            bet_rows.setdefault(order.account_id, []).append((order, profit))
+        _cleared_rows(ex, market, order, ts_ms, settlement_id, bet_rows)
+    for account_id, rows in bet_rows.items():
+        acct = ex.accounts[account_id]
+        refs = record.statement_refs.setdefault(account_id, [])
+        net = 0
+        for order, profit in rows:
+            net += profit
+            acct.balance_minor += profit
+            refs.append(_bet_statement(ex, market, order, profit, ts_ms, settlement_id, acct.balance_minor))
+        commission = div_round_half_away(net * d.market_base_rate_bp, 10_000) if net > 0 else 0
+        if commission:
+            acct.balance_minor -= commission
+            acct.commission_paid_minor += commission
+            ex.commission_collected_minor += commission
+            ref = ex.ledger.next_ref
+            ex.ledger.next_ref += 1
+            ex.ledger.add_statement(account_id, StatementItem(
+                ref_id=str(ref), item_ms=ts_ms, amount_minor=-commission, balance_minor=acct.balance_minor,
+                transaction_type="ACCOUNT_DEBIT", win_lose="RESULT_NOT_APPLICABLE", settlement_id=settlement_id,
+                market_id=market.market_id, event_id=d.event_id, event_type_id=d.event_type_id,
+                market_name=d.name, full_market_name=_full_name(market),
+                market_type=LEGACY_MARKET_TYPE.get(d.betting_type, "O"), start_ms=d.market_time_ms,
+                commission_rate_bp=d.market_base_rate_bp, gross_bet_amount_minor=net, bet_category_type="NONE"))
+            refs.append(ref)
+        record.net_minor[account_id] = net
+        record.commission_minor[account_id] = commission
+        ex.ledger.market_commission[(account_id, market.market_id)] = commission
+    for account_id in list(market.positions):
+        market.positions[account_id] = Position(market.position_mode)
+        ex._refresh_exposure(market, account_id)
+    market.settlement = record
+    market.settled = True
+    market.settled_ms = ts_ms
+    market.bump_version(material=True)
+    ex._events.append(MarketChanged(market.market_id))
+    ex._events.append(MarketSettled(market.market_id))
+    _prune(ex, ts_ms)
+    return OK
+
+
+def _full_name(market: Market) -> str:
+    d = market.definition
+    return f"{d.event_type_name} / {d.event_name} / {d.name}"
+
+
+def _bet_statement(ex: Exchange, market: Market, order: Order, profit: int, ts_ms: int, settlement_id: int,
+                   balance_minor: int) -> int:
+    d = market.definition
+    runner = market.runners[order.key]
+    ref = order.bet_id
+    ex.ledger.add_statement(order.account_id, StatementItem(
+        ref_id=str(ref), item_ms=ts_ms, amount_minor=profit, balance_minor=balance_minor,
+        transaction_type="ACCOUNT_CREDIT" if profit >= 0 else "ACCOUNT_DEBIT",
+        win_lose="RESULT_WON" if profit > 0 else ("RESULT_LOST" if profit < 0 else "RESULT_NOT_APPLICABLE"),
+        settlement_id=settlement_id, market_id=market.market_id, event_id=d.event_id, event_type_id=d.event_type_id,
+        market_name=d.name, full_market_name=_full_name(market), market_type=LEGACY_MARKET_TYPE.get(d.betting_type, "O"),
+        selection_id=order.selection_id, selection_name=runner.definition.name, handicap_h=order.handicap_h,
+        placed_ms=order.placed_ms, start_ms=d.market_time_ms, avg_price_h=order.avg_price_matched_h(),
+        bet_size_minor=order.matched_minor, bet_type="B" if order.side == BACK else "L",
+        bet_category_type={"LIMIT": "E", "MARKET_ON_CLOSE": "M", "LIMIT_ON_CLOSE": "L"}[order.order_type]))
+    return ref
+
+
+def _cleared_rows(ex: Exchange, market: Market, order: Order, ts_ms: int, settlement_id: int,
+                  bet_rows: dict[str, list[tuple[Order, int]]]) -> None:
+    d = market.definition
+    profit = 0
+    if order.matched_minor:
+        profit = bet_rows[order.account_id][-1][1]
+
+    def row(status: str, size_settled: int, size_cancelled: int, profit_minor: int, outcome: str | None) -> None:
+        ex.ledger.add_cleared(ClearedOrder(
+            bet_id=order.bet_id, account_id=order.account_id, market_id=market.market_id,
+            event_type_id=d.event_type_id, event_id=d.event_id, selection_id=order.selection_id,
+            handicap_h=order.handicap_h, side=order.side, bet_status=status, placed_ms=order.placed_ms,
+            settled_ms=ts_ms, order_type=order.order_type,
+            persistence=None if order.order_type != codes.LIMIT and order.persistence == codes.MARKET_ON_CLOSE
+            and order.price_h == 0 else order.persistence,
+            price_requested_h=order.price_h, price_matched_h=order.avg_price_matched_h(),
+            size_settled_minor=size_settled, size_cancelled_minor=size_cancelled, profit_minor=profit_minor,
+            bet_outcome=outcome, last_matched_ms=order.matched_ms, price_reduced=order.price_reduced,
+            settlement_id=settlement_id, customer_order_ref=order.customer_order_ref,
+            customer_strategy_ref=order.customer_strategy_ref, source_app_key=order.source_app_key,
+            voided_ms=ts_ms if status == codes.VOIDED else None))
+
+    if order.matched_minor:
+        runner = market.runners[order.key]
+        won = profit > 0
+        outcome = ("PLACED" if runner.status == codes.PLACED and won else "WON") if won else "LOST"
+        row(codes.SETTLED, order.matched_minor, 0, profit, outcome)
+    if order.voided_minor:
+        row(codes.VOIDED, order.voided_minor, 0, 0, None)
+    if order.lapsed_minor:
+        row(codes.LAPSED, 0, order.lapsed_minor, 0, None)
+    if order.cancelled_minor:
+        row(codes.CANCELLED, 0, order.cancelled_minor, 0, None)
+
+
+def void(ex: Exchange, market: Market, ts_ms: int) -> AdminResult:
+    """Void the whole market: matched bets void, unmatched lapse, no money moves. Final."""
+    if market.status == codes.INACTIVE or market.settled:
+        return admin_error(AdminErr.INVALID_STATE_TRANSITION, "market is inactive or settled")
+    if market.status != codes.CLOSED:
+        ex.close(market, ts_ms)
+    settlement_id = ex.next_settlement_id
+    ex.next_settlement_id += 1
+    for order in market.orders.values():
+        if order.matched_minor:
+            _void_order(order)
+            ex._events.append(OrderChanged(market.market_id, order.account_id, order.bet_id))
+        _cleared_rows(ex, market, order, ts_ms, settlement_id, {})
+    for account_id in list(market.positions):
+        market.positions[account_id] = Position(market.position_mode)
+        ex._refresh_exposure(market, account_id)
+    market.settlement = Settlement()
+    market.settled = True
+    market.voided = True
+    market.settled_ms = ts_ms
+    market.bump_version(material=True)
+    ex._events.append(MarketChanged(market.market_id))
+    ex._events.append(MarketSettled(market.market_id))
+    _prune(ex, ts_ms)
+    return OK
+
+
+def unsettle(ex: Exchange, market: Market, ts_ms: int) -> AdminResult:
+    """Reverse a settlement exactly (001:L1188-1376): earlier rows become RESULT_ERR, new RESULT_FIX
+    rows and a COMMISSION_REVERSAL undo the money; the market stays CLOSED awaiting resettlement."""
+    if not market.settled or market.voided or market.settlement is None:
+        return admin_error(AdminErr.INVALID_STATE_TRANSITION, "market is not settled (or was voided)")
+    record = market.settlement
+    settlement_ids: set[int] = set()
+    for account_id, refs in record.statement_refs.items():
+        acct = ex.accounts[account_id]
+        items = ex.ledger.statements.get(account_id, [])
+        wanted = {str(r) for r in refs}
+        originals = [i for i in items if i.ref_id in wanted and i.market_id == market.market_id
+                     and i.win_lose != "RESULT_FIX" and i.win_lose != "RESULT_ERR"]
+        for item in originals:
+            settlement_ids.add(item.settlement_id)
+            item.win_lose = "RESULT_ERR"
+        for item in originals:
+            if item.commission_rate_bp is not None:
+                continue
+            acct.balance_minor -= item.amount_minor
+            ex.ledger.add_statement(account_id, StatementItem(
+                ref_id=item.ref_id, item_ms=ts_ms, amount_minor=-item.amount_minor, balance_minor=acct.balance_minor,
+                transaction_type="ACCOUNT_DEBIT" if item.amount_minor > 0 else "ACCOUNT_CREDIT",
+                win_lose="RESULT_FIX", settlement_id=item.settlement_id, market_id=item.market_id,
+                event_id=item.event_id, event_type_id=item.event_type_id, market_name=item.market_name,
+                full_market_name=item.full_market_name, market_type=item.market_type,
+                selection_id=item.selection_id, selection_name=item.selection_name, handicap_h=item.handicap_h,
+                placed_ms=ts_ms, start_ms=item.start_ms, avg_price_h=item.avg_price_h,
+                bet_size_minor=item.bet_size_minor, bet_type=item.bet_type, bet_category_type=item.bet_category_type))
+        commission = record.commission_minor.get(account_id, 0)
+        if commission:
+            acct.balance_minor += commission
+            acct.commission_paid_minor -= commission
+            ex.commission_collected_minor -= commission
+            c_item = next((i for i in originals if i.commission_rate_bp is not None), None)
+            ex.ledger.add_statement(account_id, StatementItem(
+                ref_id=c_item.ref_id if c_item else "0", item_ms=ts_ms, amount_minor=commission,
+                balance_minor=acct.balance_minor, transaction_type="COMMISSION_REVERSAL", win_lose="RESULT_FIX",
+                market_id=market.market_id, event_id=market.definition.event_id,
+                event_type_id=market.definition.event_type_id, market_name=market.definition.name,
+                full_market_name=_full_name(market), placed_ms=ts_ms, bet_category_type="E",
+                settlement_id=c_item.settlement_id if c_item else 0))
+        ex.ledger.market_commission.pop((account_id, market.market_id), None)
+        ex._events.append(FundsChanged(account_id))
+    for runner in market.runners.values():
+        if runner.status not in (codes.REMOVED, codes.REMOVED_VACANT):
+            runner.status = codes.ACTIVE
+            runner.result = None
+    market.settled = False
+    market.settlement = None
+    market.settled_ms = None
+    market.line_outcome_h = None
+    for account_id in {o.account_id for o in market.orders.values() if o.matched_minor}:
+        rebuild_position(market, account_id)
+        ex._refresh_exposure(market, account_id)
+    # the cleared orders of that settlement go; resettlement writes them again
+    for rows in ex.ledger.cleared.values():
+        rows[:] = [r for r in rows if r.market_id != market.market_id]
+    market.bump_version(material=True)
+    ex._events.append(MarketChanged(market.market_id))
+    return OK
+
+
+def _prune(ex: Exchange, ts_ms: int) -> None:
+    """Keep 90 days of history: cleared orders, statements and settled markets (003:L11221-11224)."""
+    ex.ledger.prune(ts_ms)
+    horizon = ts_ms - 90 * 24 * 3600 * 1000
+    old = [m for m in ex.markets.values() if m.settled and m.settled_ms is not None and m.settled_ms < horizon]
+    for market in old:
+        for bet_id in market.orders:
+            ex.orders.pop(bet_id, None)
+        del ex.markets[market.market_id]

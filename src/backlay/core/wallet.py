@@ -1,0 +1,147 @@
+"""Funds: balance, exposure and available-to-bet per account (rule 6 of the core issue).
+
+Exposure of an account in a market is its worst-case loss over all outcomes, counting matched bets
+at their matched price and each unmatched bet as matched or not, whichever is worse in that outcome.
+Everything is additive per runner, so a Position keeps, per runner, the account's P&L if the runner
+wins (`win`) and if it loses (`lose`), matched and unmatched together:
+
+* single-winner markets: outcome r pays win[r] + sum(lose[j] for j != r); the worst over the active runners.
+* multi-winner and handicap markets: runners settle independently: sum over runners of min(win, lose).
+* LINE markets: every bet can lose its stake (the settling value decides each line), so exposure is
+  the sum of the stakes at risk.
+
+Available to bet = balance - exposure (summed over markets).
+"""
+
+from __future__ import annotations
+
+from .money import lay_liability_reserve_minor, win_minor
+from .orders import Order
+
+OUTCOMES = 0  # single-winner: one runner wins
+INDEPENDENT = 1  # each runner wins or loses on its own
+LINE_SUM = 2  # LINE markets
+
+
+class Account:
+    __slots__ = (
+        "account_id",
+        "balance_minor",
+        "commission_paid_minor",
+        "currency",
+        "deposits_minor",
+        "exposure_by_market",
+        "exposure_limit_minor",
+        "exposure_minor",
+        "status",
+        "withdrawals_minor",
+    )
+
+    def __init__(self, account_id: str, currency: str, exposure_limit_minor: int | None) -> None:
+        self.account_id = account_id
+        self.currency = currency
+        self.balance_minor = 0
+        self.exposure_minor = 0
+        self.exposure_by_market: dict[str, int] = {}
+        self.exposure_limit_minor = exposure_limit_minor
+        self.status = "ACTIVE"
+        self.deposits_minor = 0
+        self.withdrawals_minor = 0
+        self.commission_paid_minor = 0
+
+    @property
+    def available_minor(self) -> int:
+        return self.balance_minor - self.exposure_minor
+
+    def set_market_exposure(self, market_id: str, exposure_minor: int) -> None:
+        old = self.exposure_by_market.get(market_id, 0)
+        if exposure_minor:
+            self.exposure_by_market[market_id] = exposure_minor
+        elif old:
+            del self.exposure_by_market[market_id]
+        self.exposure_minor += exposure_minor - old
+
+    def state_tuple(self) -> tuple[object, ...]:
+        return (
+            self.account_id,
+            self.currency,
+            self.balance_minor,
+            self.exposure_minor,
+            tuple(sorted(self.exposure_by_market.items())),
+            self.exposure_limit_minor,
+            self.status,
+            self.deposits_minor,
+            self.withdrawals_minor,
+            self.commission_paid_minor,
+        )
+
+
+class Position:
+    """An account's P&L vectors in one market (see the module docstring)."""
+
+    __slots__ = ("line_minor", "lose", "mode", "win")
+
+    def __init__(self, mode: int) -> None:
+        self.mode = mode
+        self.win: dict[tuple[int, int], int] = {}
+        self.lose: dict[tuple[int, int], int] = {}
+        self.line_minor = 0
+
+    def worst_minor(self, active_keys: list[tuple[int, int]]) -> int:
+        """Worst-case P&L (<= 0 means a loss of that much) over the outcomes."""
+        win, lose = self.win, self.lose
+        if self.mode == OUTCOMES:
+            total_lose = sum(lose.values())
+            worst = None
+            for k in active_keys:
+                v = win.get(k, 0) - lose.get(k, 0)
+                if worst is None or v < worst:
+                    worst = v
+            # keys with positions that are no longer active (removed runners) cannot win
+            return total_lose + (worst if worst is not None else 0)
+        if self.mode == INDEPENDENT:
+            return sum(min(win.get(k, 0), lose.get(k, 0)) for k in set(win) | set(lose))
+        return -self.line_minor
+
+    def exposure_minor(self, active_keys: list[tuple[int, int]]) -> int:
+        worst = self.worst_minor(active_keys)
+        return -worst if worst < 0 else 0
+
+    # --- incremental updates -------------------------------------------------------------------
+
+    def reserve(self, order: Order, reserved_minor: int) -> None:
+        """Set what the order's unmatched part holds: a back can lose its stake if the runner loses;
+        a lay can lose its liability if the runner wins."""
+        delta = reserved_minor - order.reserved_minor
+        if delta:
+            order.reserved_minor = reserved_minor
+            if self.mode == LINE_SUM:
+                self.line_minor += delta
+            elif order.side == 0:
+                self.lose[order.key] = self.lose.get(order.key, 0) - delta
+            else:
+                self.win[order.key] = self.win.get(order.key, 0) - delta
+
+    def add_matched(self, order: Order, size_minor: int, price_h: int, sign: int = 1) -> None:
+        """Add (sign=1) or remove (sign=-1) a matched fragment."""
+        if self.mode == LINE_SUM:
+            self.line_minor += sign * size_minor
+            return
+        w = win_minor(size_minor, price_h)
+        key = order.key
+        if order.side == 0:
+            self.win[key] = self.win.get(key, 0) + sign * w
+            self.lose[key] = self.lose.get(key, 0) - sign * size_minor
+        else:
+            self.win[key] = self.win.get(key, 0) - sign * w
+            self.lose[key] = self.lose.get(key, 0) + sign * size_minor
+
+
+def unmatched_reserve_minor(order: Order, remaining_minor: int, line_market: bool) -> int:
+    """What an unmatched remainder can lose: the stake of a back (or any LINE bet), the liability of a
+    lay, rounded up (money.lay_liability_reserve_minor)."""
+    if order.order_type != "LIMIT":
+        return order.bsp_liability_minor if order.status in ("EXECUTABLE", "PENDING") else 0
+    if order.side == 0 or line_market:
+        return remaining_minor
+    return lay_liability_reserve_minor(remaining_minor, order.price_h)

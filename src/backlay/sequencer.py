@@ -1,0 +1,406 @@
+"""The single writer: every command goes through here, is journaled durably, then applied.
+
+`Engine` is the synchronous core: it stamps commands with a seq and a time, appends each batch to the
+journal (one durable write per batch: group commit), applies it to the Exchange and rebuilds the
+Exchange on restart from the latest snapshot plus the journal after it. `Sequencer` is the asyncio
+shell: it queues submissions, writes each batch in a worker thread and resolves the callers' futures
+only once their batch is durable.
+
+Invariant (checked): a batch is applied only after it is durable, and batches are written and applied
+in seq order, so the journal always holds at least everything that was applied or reported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+from backlay.core.commands import AdvanceTime, Command
+from backlay.core.events import Event
+from backlay.core.exchange import Exchange
+from backlay.core.reports import Result
+from backlay.store import codec
+from backlay.store.journal import Journal, JournalCorrupt
+
+log = logging.getLogger(__name__)
+
+Outcome = tuple[Result, list[Event]]
+Listener = Callable[[list[Event]], None]
+
+DEFAULT_MAX_BATCH = 4096
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class EngineFailed(RuntimeError):
+    """The engine stopped accepting commands: a journal write or a core apply raised. The durable
+    journal is intact; restart and recover to continue."""
+
+
+class Stamped(NamedTuple):
+    seq: int
+    ts_ms: int
+    cmd: Command
+    data: bytes  # codec.encode_command(cmd), what the journal stores
+
+
+class Batch(NamedTuple):
+    entries: list[Stamped]
+    n_system: int  # leading entries the engine added itself (an AdvanceTime), not submitted by a caller
+
+
+class Engine:
+    """Owns the Exchange, the Journal and the seq counter. Not thread-safe: one caller at a time,
+    except that `write` only touches the journal and may run in a worker thread."""
+
+    def __init__(self, journal: Journal, exchange_factory: Callable[[], Exchange] = Exchange) -> None:
+        self.journal = journal
+        self._exchange_factory = exchange_factory
+        self.exchange = exchange_factory()
+        self.seq = 0  # last stamped seq
+        self.written_seq = 0  # last durable seq
+        self.applied_seq = 0  # last seq applied to self.exchange
+        self.last_ts_ms = 0
+        self.snapshot_seq = 0  # seq of the latest snapshot written or loaded (0: none)
+        self.recovered = False
+        self.failed: BaseException | None = None
+        self._last_advance_ts_ms = -1
+
+    # --- recovery ----------------------------------------------------------------------------------
+
+    def recover(self, use_snapshot: bool = True) -> None:
+        """Rebuild the state: the latest snapshot (if any, and usable) plus every journal entry after
+        it. An unusable snapshot falls back to replaying the whole journal, which is never pruned."""
+        if self.recovered:
+            raise RuntimeError("recover() may run only once per Engine")
+        exchange, seq, last_ts_ms = self._exchange_factory(), 0, 0
+        snap = self.journal.latest_snapshot() if use_snapshot else None
+        if snap is not None:
+            snap_seq, blob = snap
+            try:
+                loaded = codec.decode_snapshot(blob)
+            except codec.SnapshotError as exc:
+                log.warning("ignoring snapshot at seq %d (%s); replaying the whole journal", snap_seq, exc)
+            else:
+                if loaded.seq != snap_seq:
+                    raise JournalCorrupt(f"snapshot stored at seq {snap_seq} says seq {loaded.seq}")
+                exchange, seq, last_ts_ms = loaded.exchange, loaded.seq, loaded.last_ts_ms
+                self.snapshot_seq = seq
+        for entry in self.journal.read_from(seq):
+            if entry.seq != seq + 1:
+                raise JournalCorrupt(f"journal gap: seq {entry.seq} follows {seq}")
+            cmd = codec.decode_command(entry.cmd)
+            try:
+                exchange.apply(cmd, entry.ts_ms)
+            except Exception as exc:
+                raise EngineFailed(
+                    f"replay of seq {entry.seq} ({type(cmd).__name__}) raised {exc!r}"
+                ) from exc
+            seq = entry.seq
+            last_ts_ms = max(last_ts_ms, entry.ts_ms)
+        if seq != self.journal.last_seq():
+            raise JournalCorrupt(f"replay ended at seq {seq}, journal ends at {self.journal.last_seq()}")
+        self.exchange = exchange
+        self.seq = self.written_seq = self.applied_seq = seq
+        self.last_ts_ms = last_ts_ms
+        self.recovered = True
+
+    # --- the write path: prepare -> write -> apply -------------------------------------------------
+
+    def due_in_ms(self, now_ms: int) -> int | None:
+        """Milliseconds until `prepare` would add an AdvanceTime (0: now), None if nothing is due."""
+        due_ms = self.exchange.next_due_ms()
+        if due_ms is None:
+            return None
+        ts_ms = max(now_ms, self.last_ts_ms)
+        if due_ms <= ts_ms and ts_ms <= self._last_advance_ts_ms:
+            # Already advanced at this ms and the core still reports it due: retry at a later ms
+            # (with the next batch) rather than spin on AdvanceTime commands.
+            return None
+        return max(due_ms - ts_ms, 0)
+
+    def prepare(self, cmds: Sequence[Command], now_ms: int) -> Batch:
+        """Stamp a batch: seqs continue the journal, every entry gets ts_ms = max(now_ms, last ts) so
+        time never goes backwards, and an AdvanceTime goes first when the core has something due."""
+        self._check_usable()
+        ts_ms = max(now_ms, self.last_ts_ms)
+        todo: list[Command] = list(cmds)
+        n_system = 0
+        if self.due_in_ms(now_ms) == 0:
+            todo.insert(0, AdvanceTime())
+            n_system = 1
+            self._last_advance_ts_ms = ts_ms
+        entries = []
+        for cmd in todo:
+            self.seq += 1
+            entries.append(Stamped(self.seq, ts_ms, cmd, codec.encode_command(cmd)))
+        self.last_ts_ms = ts_ms
+        return Batch(entries, n_system)
+
+    def write(self, batch: Batch) -> None:
+        """Append the batch to the journal; durable when it returns. Touches only the journal."""
+        self._check_usable()
+        if not batch.entries:
+            return
+        if batch.entries[0].seq != self.written_seq + 1:
+            raise RuntimeError(f"batch starts at seq {batch.entries[0].seq}, expected {self.written_seq + 1}")
+        try:
+            self.journal.append_batch([(e.seq, e.ts_ms, e.data) for e in batch.entries])
+        except BaseException as exc:
+            # Whether any of it reached the disk is unknown: stop, and let recovery read what did.
+            self.failed = exc
+            raise
+        self.written_seq = batch.entries[-1].seq
+
+    def apply(self, batch: Batch) -> list[Outcome]:
+        """Apply a durable batch in order; one (result, events) per entry."""
+        self._check_usable()
+        if not batch.entries:
+            return []
+        if batch.entries[0].seq != self.applied_seq + 1 or batch.entries[-1].seq > self.written_seq:
+            raise RuntimeError(
+                f"batch {batch.entries[0].seq}..{batch.entries[-1].seq} is not the next durable batch "
+                f"(applied {self.applied_seq}, durable {self.written_seq})"
+            )
+        outcomes: list[Outcome] = []
+        for entry in batch.entries:
+            try:
+                outcomes.append(self.exchange.apply(entry.cmd, entry.ts_ms))
+            except BaseException as exc:
+                # The core must not raise on any command; if it does its state may be half-changed.
+                self.failed = exc
+                raise EngineFailed(
+                    f"apply of seq {entry.seq} ({type(entry.cmd).__name__}) raised {exc!r}"
+                ) from exc
+            self.applied_seq = entry.seq
+        return outcomes
+
+    def submit_batch(self, cmds: Sequence[Command], now_ms: int) -> list[Outcome]:
+        """Journal (one durable append) then apply `cmds`; returns one (result, events) per command.
+        Events of an AdvanceTime the engine added go in front of the first command's events, so the
+        concatenated event lists are all the batch's events in order. With no commands, see `tick`."""
+        if not cmds:
+            raise ValueError("empty batch: use tick() to advance time")
+        batch = self.prepare(cmds, now_ms)
+        self.write(batch)
+        outcomes = self.apply(batch)
+        if batch.n_system:
+            system_events = [ev for _result, events in outcomes[: batch.n_system] for ev in events]
+            first_result, first_events = outcomes[batch.n_system]
+            outcomes[batch.n_system] = (first_result, system_events + first_events)
+        return outcomes[batch.n_system :]
+
+    def tick(self, now_ms: int) -> list[Event]:
+        """Journal and apply an AdvanceTime if the core has something due by now_ms; its events."""
+        batch = self.prepare([], now_ms)
+        self.write(batch)
+        return [ev for _result, events in self.apply(batch) for ev in events]
+
+    # --- snapshots -------------------------------------------------------------------------------
+
+    def encode_snapshot(self) -> tuple[int, bytes]:
+        """The current state as (seq, blob). Only between batches: everything stamped is applied."""
+        self._check_usable()
+        if self.applied_seq != self.seq:
+            raise RuntimeError(
+                f"snapshot with a batch in flight (stamped {self.seq}, applied {self.applied_seq})"
+            )
+        return self.seq, codec.encode_snapshot(self.exchange, self.seq, self.last_ts_ms)
+
+    def save_snapshot(self, seq: int, blob: bytes) -> None:
+        """Store an `encode_snapshot` result; touches only the journal (may run in a worker thread)."""
+        self.journal.save_snapshot(seq, blob)
+        self.snapshot_seq = max(self.snapshot_seq, seq)
+
+    def snapshot(self) -> int:
+        """Write a snapshot at the current seq; returns that seq."""
+        seq, blob = self.encode_snapshot()
+        self.save_snapshot(seq, blob)
+        return seq
+
+    def close(self) -> None:
+        self.journal.close()
+
+    def _check_usable(self) -> None:
+        if not self.recovered:
+            raise RuntimeError("Engine.recover() must run before commands are accepted")
+        if self.failed is not None:
+            raise EngineFailed(f"engine stopped after {self.failed!r}") from self.failed
+
+
+class Sequencer:
+    """asyncio shell around an Engine: many concurrent `submit`s, one writer task, group commit.
+
+    The task takes everything queued (up to `max_batch`), stamps it with `clock_ms()`, writes it in a
+    worker thread and only then applies it, resolves the futures and calls the listeners with the
+    batch's events. Commands queued meanwhile form the next batch, so the batch size grows with load
+    and each fsync is shared by all of them. A timer wakes the task when the core has something due
+    (`Exchange.next_due_ms`) even if no command arrives.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        clock_ms: Callable[[], int] = wall_clock_ms,
+        *,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        snapshot_every: int | None = None,
+    ) -> None:
+        if max_batch < 1:
+            raise ValueError("max_batch must be >= 1")
+        self.engine = engine
+        self._clock_ms = clock_ms
+        self._max_batch = max_batch
+        self._snapshot_every = snapshot_every  # commands between automatic snapshots; None: never
+        self._listeners: list[Listener] = []
+        # A deque plus a wake-up event rather than an asyncio.Queue: the writer drains in bulk and
+        # waits with a timeout for the due timer without cancelling a pending get.
+        self._pending: collections.deque[tuple[Command, asyncio.Future[Result]]] = collections.deque()
+        self._snapshot_waiters: list[asyncio.Future[int]] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._closed = False
+
+    def add_listener(self, fn: Listener) -> None:
+        """`fn(events)` is called on the event loop once per batch, after the batch is durable."""
+        self._listeners.append(fn)
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def start(self) -> None:
+        if self._task is not None:
+            raise RuntimeError("Sequencer already started")
+        if not self.engine.recovered:
+            await asyncio.to_thread(self.engine.recover)
+        self._task = asyncio.create_task(self._run(), name="backlay-sequencer")
+
+    async def submit(self, cmd: Command) -> Result:
+        """Queue a command; returns its result once it is journaled (fsynced) and applied."""
+        self._check_accepting()
+        fut: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        self._pending.append((cmd, fut))
+        self._wake.set()
+        return await fut
+
+    async def snapshot(self) -> int:
+        """Write a snapshot between two batches; returns its seq."""
+        self._check_accepting()
+        fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._snapshot_waiters.append(fut)
+        self._wake.set()
+        return await fut
+
+    async def stop(self) -> None:
+        """Stop accepting, finish everything already queued, close the journal."""
+        self._stopping = True
+        self._wake.set()
+        try:
+            if self._task is not None:
+                await asyncio.shield(self._task)
+        finally:
+            if not self._closed:
+                self._closed = True
+                await asyncio.to_thread(self.engine.close)
+
+    def _check_accepting(self) -> None:
+        if self._task is None:
+            raise RuntimeError("Sequencer not started")
+        if self._stopping or self._task.done():
+            raise RuntimeError("Sequencer stopped")
+
+    # --- the writer task -------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        try:
+            while True:
+                self._wake.clear()
+                if not self._pending and not self._snapshot_waiters:
+                    if self._stopping:
+                        return
+                    due_in_ms = self.engine.due_in_ms(self._clock_ms())
+                    if due_in_ms is None:
+                        await self._wake.wait()
+                        continue
+                    if due_in_ms > 0:
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(self._wake.wait(), due_in_ms / 1000)
+                        continue
+                n = min(len(self._pending), self._max_batch)
+                items = [self._pending.popleft() for _ in range(n)]
+                await self._process(items)
+                if self._snapshot_waiters or (
+                    self._snapshot_every is not None
+                    and self.engine.seq - self.engine.snapshot_seq >= self._snapshot_every
+                ):
+                    await self._snapshot()
+        except BaseException as exc:
+            self._fail_pending(exc)
+            raise
+
+    async def _process(self, items: list[tuple[Command, asyncio.Future[Result]]]) -> None:
+        engine = self.engine
+        batch = engine.prepare([cmd for cmd, _fut in items], self._clock_ms())
+        if not batch.entries:
+            return
+        try:
+            await asyncio.to_thread(engine.write, batch)
+            outcomes = engine.apply(batch)
+        except BaseException as exc:
+            if engine.failed is None:
+                # e.g. cancelled while the write was in flight: we no longer know what is durable.
+                engine.failed = exc
+            self._fail(items, exc)
+            raise
+        for (_cmd, fut), (result, _events) in zip(items, outcomes[batch.n_system :], strict=True):
+            if not fut.done():  # a caller that gave up (cancelled) still had its command executed
+                fut.set_result(result)
+        events = [ev for _result, evs in outcomes for ev in evs]
+        if events:
+            for fn in self._listeners:
+                try:
+                    fn(events)
+                except Exception:
+                    log.exception("sequencer listener %r failed", fn)
+
+    async def _snapshot(self) -> None:
+        waiters, self._snapshot_waiters = self._snapshot_waiters, []
+        try:
+            seq, blob = self.engine.encode_snapshot()
+            await asyncio.to_thread(self.engine.save_snapshot, seq, blob)
+        except Exception as exc:
+            # A failed snapshot costs only recovery time; the journal still has everything.
+            log.exception("snapshot failed")
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_exception(exc)
+            return
+        for fut in waiters:
+            if not fut.done():
+                fut.set_result(seq)
+
+    def _fail(self, items: list[tuple[Command, asyncio.Future[Result]]], exc: BaseException) -> None:
+        err = exc if isinstance(exc, Exception) else EngineFailed(f"sequencer stopped: {exc!r}")
+        for _cmd, fut in items:
+            if not fut.done():
+                fut.set_exception(err)
+
+    def _fail_pending(self, exc: BaseException) -> None:
+        self._stopping = True
+        items = list(self._pending)
+        self._pending.clear()
+        self._fail(items, exc)
+        err = exc if isinstance(exc, Exception) else EngineFailed(f"sequencer stopped: {exc!r}")
+        for fut in self._snapshot_waiters:
+            if not fut.done():
+                fut.set_exception(err)
+        self._snapshot_waiters = []

@@ -1,0 +1,76 @@
+"""Byte formats of the journal: commands as msgpack, snapshots as a small header plus a pickle.
+
+Pickle is acceptable for snapshots: they are written and read only by this process on a local,
+trusted file. The header carries a format version and the state's fingerprint, so a snapshot written
+by an incompatible core (changed classes or fingerprint) is detected on load rather than trusted.
+"""
+
+from __future__ import annotations
+
+import pickle
+import struct
+from typing import NamedTuple
+
+import msgspec
+
+from backlay.core.commands import Command
+from backlay.core.exchange import Exchange
+
+_ENCODER = msgspec.msgpack.Encoder()
+_DECODER = msgspec.msgpack.Decoder(Command)
+
+SNAPSHOT_MAGIC = b"BLAYSNAP"
+SNAPSHOT_FORMAT = 1
+# magic, format version, seq, last_ts_ms, fingerprint length (the fingerprint and the pickle follow)
+_HEADER = struct.Struct(">8sHqqH")
+
+
+class SnapshotError(Exception):
+    """A snapshot blob that cannot be used (wrong format, truncated, fingerprint mismatch)."""
+
+
+class Snapshot(NamedTuple):
+    seq: int
+    last_ts_ms: int
+    exchange: Exchange
+
+
+def encode_command(cmd: Command) -> bytes:
+    return _ENCODER.encode(cmd)
+
+
+def decode_command(data: bytes) -> Command:
+    return _DECODER.decode(data)
+
+
+def encode_snapshot(exchange: Exchange, seq: int, last_ts_ms: int) -> bytes:
+    fingerprint = exchange.fingerprint().encode()
+    header = _HEADER.pack(SNAPSHOT_MAGIC, SNAPSHOT_FORMAT, seq, last_ts_ms, len(fingerprint))
+    return header + fingerprint + pickle.dumps(exchange, protocol=5)
+
+
+def decode_snapshot(blob: bytes, verify: bool = True) -> Snapshot:
+    """Load a snapshot; with `verify`, recompute the fingerprint and compare it with the stored one."""
+    if len(blob) < _HEADER.size:
+        raise SnapshotError("snapshot shorter than its header")
+    magic, fmt, seq, last_ts_ms, fp_len = _HEADER.unpack_from(blob)
+    if magic != SNAPSHOT_MAGIC:
+        raise SnapshotError("not a backlay snapshot")
+    if fmt != SNAPSHOT_FORMAT:
+        raise SnapshotError(f"snapshot format {fmt}, expected {SNAPSHOT_FORMAT}")
+    start = _HEADER.size + fp_len
+    fingerprint = blob[_HEADER.size : start].decode()
+    try:
+        exchange = pickle.loads(blob[start:])
+    except Exception as exc:
+        raise SnapshotError(f"snapshot at seq {seq} does not unpickle: {exc!r}") from exc
+    if not isinstance(exchange, Exchange):
+        raise SnapshotError(f"snapshot at seq {seq} holds a {type(exchange).__name__}, not an Exchange")
+    if verify:
+        try:
+            actual = exchange.fingerprint()
+        except Exception as exc:
+            raise SnapshotError(f"snapshot at seq {seq}: fingerprint failed: {exc!r}") from exc
+        if actual != fingerprint:
+            raise SnapshotError(f"snapshot at seq {seq}: fingerprint {actual} != stored {fingerprint}")
+    return Snapshot(seq, last_ts_ms, exchange)
