@@ -201,13 +201,19 @@ def test_snapshot_at_the_end_restores_last_ts(db: Path) -> None:
     again.close()
 
 
-def test_unusable_snapshot_falls_back_to_the_journal(db: Path) -> None:
+@pytest.mark.parametrize("damage", ["fingerprint", "truncated", "garbage"])
+def test_unusable_snapshot_falls_back_to_the_journal(db: Path, damage: str) -> None:
     engine = open_engine(db)
     engine.submit_batch(setup_commands(), T0_MS)
     run_scenario(engine, 2, T0_MS + 100)
     fingerprint = engine.exchange.fingerprint()
-    # a snapshot whose stored fingerprint does not match its contents (e.g. written by another core)
-    blob = encode_snapshot(Exchange(), engine.seq, engine.last_ts_ms)
+    blob = encode_snapshot(engine.exchange, engine.seq, engine.last_ts_ms)
+    if damage == "fingerprint":  # as if written by a core whose state or hash has since changed
+        blob = blob.replace(fingerprint.encode(), ("0" * len(fingerprint)).encode(), 1)
+    elif damage == "truncated":
+        blob = blob[: len(blob) // 2]
+    else:
+        blob = b"not a snapshot at all"
     engine.journal.save_snapshot(engine.seq, blob)
     engine.close()
     again = open_engine(db)
@@ -298,12 +304,12 @@ def test_advance_time_is_journaled_when_due(db: Path) -> None:
     assert engine.due_in_ms(due_ms - 1) == 1
     assert engine.due_in_ms(due_ms) == 0
 
-    # before it is due: nothing added
+    # before it is due: nothing added (a placement now would be delayed too, so a deposit)
     seq_before = engine.seq
-    engine.submit_batch([place("bob", 1, 190, 100)], due_ms - 1)
+    engine.submit_batch([Deposit(account_id="bob", amount_minor=100)], due_ms - 1)
     assert engine.seq == seq_before + 1
     # once due: an AdvanceTime goes first, and its events come with the batch's first result
-    [(_result, events)] = engine.submit_batch([place("bob", 1, 190, 100)], due_ms)
+    [(_result, events)] = engine.submit_batch([Deposit(account_id="bob", amount_minor=100)], due_ms)
     assert engine.seq == seq_before + 3
     completed = [ev for ev in events if isinstance(ev, PlacementCompleted)]
     assert [ev.token for ev in completed] == [result.delayed_token]

@@ -55,7 +55,7 @@ class BookSide:
             if level.total_minor == 0:
                 self.drop(order.tick)
             elif level.dead > 16 and level.dead * 2 > len(level.orders):
-                level.orders = deque(o for o in level.orders if o.remaining_minor > 0)
+                level.orders = deque([o for o in level.orders if o.remaining_minor > 0])
                 level.dead = 0
 
     def drop(self, tick: int) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
 
@@ -63,7 +63,7 @@ from .reports import (
     UpdateInstructionReport,
     admin_error,
 )
-from .wallet import Account, unmatched_reserve_minor
+from .wallet import LINE_SUM, Account, Position, unmatched_reserve_minor
 
 # Limits of 003: instructions per call (L10609-10610, L10056-10057, L11156-11158, L11186-11188),
 # customerRef de-duplication window (L10611-10618), marketVersion length (L9811-9812).
@@ -177,14 +177,18 @@ class Exchange:
             AdvanceTime: self._advance_time,
         }
 
+    # Snapshots pickle the state; explicit names because a compiled (mypyc) class has no __dict__.
+    _STATE: ClassVar[tuple[str, ...]] = ("currency", "params", "accounts", "markets", "orders", "next_bet_id", "next_match_id", "next_token",
+              "next_settlement_id", "commission_collected_minor", "customer_refs", "customer_ref_expiry", "delayed",
+              "ledger", "now_ms")
+
     def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        del state["_handlers"]
-        state["_events"] = []
-        return state
+        return {name: getattr(self, name) for name in Exchange._STATE}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
+        for name, value in state.items():
+            setattr(self, name, value)
+        self._events = []
         self._init_handlers()
 
     # --- entry point -------------------------------------------------------------------------------
@@ -453,50 +457,49 @@ class Exchange:
                     highest_lay[p.key] = max(p.price_h, highest_lay.get(p.key, p.price_h))
         return prepared, errors
 
+    @staticmethod
+    def _hold(pos: Position, p: Prepared, amount: int) -> None:
+        if pos.mode == LINE_SUM:
+            pos.line_minor += amount
+        elif p.side == BACK:
+            pos.lose[p.key] = pos.lose.get(p.key, 0) - amount
+        else:
+            pos.win[p.key] = pos.win.get(p.key, 0) - amount
+
+    def _over_limit(self, acct: Account, new_total: int) -> bool:
+        limit = acct.exposure_limit_minor
+        return new_total > acct.exposure_minor and (
+            new_total > acct.balance_minor or (limit is not None and new_total > limit))
+
     def _reserve_batch(self, market: Market, acct: Account, prepared: list[Prepared]) -> int | None:
         """Hold the unmatched worst case of a batch; on INSUFFICIENT_FUNDS undo and return the index of
         the instruction that broke the limit. Matching only ever lowers exposure, so this check
         covers whatever the batch goes on to match."""
         pos = market.position(acct.account_id)
         old_market = acct.exposure_by_market.get(market.market_id, 0)
-        applied: list[tuple[tuple[int, int], int, int]] = []
-
-        def hold(p: Prepared, sign: int) -> None:
-            amount = sign * p.reserve_minor
-            if pos.mode == 2:
-                pos.line_minor += amount
-            elif p.side == BACK:
-                pos.lose[p.key] = pos.lose.get(p.key, 0) - amount
-            else:
-                pos.win[p.key] = pos.win.get(p.key, 0) - amount
-
+        hold = self._hold
         for p in prepared:
-            hold(p, 1)
-            applied.append((p.key, p.side, p.reserve_minor))
+            hold(pos, p, p.reserve_minor)
         new_market = pos.exposure_minor(market.active_keys)
-        new_total = acct.exposure_minor - old_market + new_market
-        limit = acct.exposure_limit_minor
-        if new_total > acct.exposure_minor and (
-            new_total > acct.balance_minor or (limit is not None and new_total > limit)
-        ):
+        if self._over_limit(acct, acct.exposure_minor - old_market + new_market):
+            for p in prepared:
+                hold(pos, p, -p.reserve_minor)
             # find the first instruction that broke it, for the report
-            for p in reversed(prepared):
-                hold(p, -1)
             culprit = len(prepared) - 1
             for i, p in enumerate(prepared):
-                hold(p, 1)
-                t = acct.exposure_minor - old_market + pos.exposure_minor(market.active_keys)
-                if t > acct.exposure_minor and (t > acct.balance_minor or (limit is not None and t > limit)):
+                hold(pos, p, p.reserve_minor)
+                if self._over_limit(acct, acct.exposure_minor - old_market + pos.exposure_minor(market.active_keys)):
                     culprit = i
                     for q in prepared[: i + 1]:
-                        hold(q, -1)
+                        hold(pos, q, -q.reserve_minor)
                     break
             else:
                 for p in prepared:
-                    hold(p, -1)
+                    hold(pos, p, -p.reserve_minor)
             return culprit
         if new_market != old_market:
             acct.set_market_exposure(market.market_id, new_market)
+        self._events.append(FundsChanged(acct.account_id))
         return None
 
     def _new_order(self, market: Market, acct: Account, p: Prepared, strategy_ref: str | None,
@@ -610,6 +613,8 @@ class Exchange:
             if p.order_type != codes.LIMIT:
                 events.append(OrderChanged(mid, order.account_id, order.bet_id))
                 continue
+            if p.target_type is not None or p.time_in_force is not None:
+                ctx.touched[acct.account_id] = None
             runner = market.runners[p.key]
             book = runner.book
             makers: list[Order] = []
@@ -638,10 +643,11 @@ class Exchange:
             if makers or order.status == codes.EXECUTABLE:
                 events.append(RunnerChanged(mid, order.selection_id, order.handicap_h))
             events.append(OrderChanged(mid, order.account_id, order.bet_id))
-            for maker in makers:
-                events.append(OrderChanged(mid, maker.account_id, maker.bet_id))
+            if makers:
+                ctx.touched[acct.account_id] = None
+                for maker in makers:
+                    events.append(OrderChanged(mid, maker.account_id, maker.bet_id))
         self.next_match_id = ctx.next_match_id
-        ctx.touched[acct.account_id] = None
         for account_id in ctx.touched:
             self._refresh_exposure(market, account_id)
 
@@ -707,8 +713,8 @@ class Exchange:
             if cmd.instructions:
                 return fail(ExecErr.INVALID_MARKET_ID)
             # account-level cancel-all: no instruction reports (003:L12409-12410)
-            for market in self.markets.values():
-                self._cancel_all_in_market(market, cmd.account_id, ts_ms)
+            for each in self.markets.values():
+                self._cancel_all_in_market(each, cmd.account_id, ts_ms)
             self._remember_customer_ref(cmd.account_id, cmd.customer_ref, ts_ms)
             return CancelExecutionReport(status=codes.SUCCESS, market_id=None, customer_ref=cmd.customer_ref,
                                          instruction_reports=[])
@@ -827,9 +833,10 @@ class Exchange:
                                                     cmd.market_version, cmd.async_, ts_ms)
             for j, (ri, new_ins, _) in enumerate(to_place):
                 if place_report is not None and place_report.status == codes.SUCCESS:
-                    reports[ri].place_report = place_report.instruction_reports[j]
+                    placed = place_report.instruction_reports[j]
                     if place_report.delayed_token is not None:
-                        reports[ri].place_report.order_status = codes.PENDING
+                        placed.order_status = codes.PENDING
+                    reports[ri].place_report = placed
                 else:
                     code = errors.get(j, InstrErr.ERROR_IN_ORDER) if errors else (
                         place_report.instruction_reports[j].error_code if place_report else InstrErr.ERROR_IN_ORDER)

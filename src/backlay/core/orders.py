@@ -19,8 +19,7 @@ class Fragment(NamedTuple):
     matched_ms: int
 
 
-class Order:
-    __slots__ = (
+ORDER_FIELDS = (
         "account_id",
         "bet_id",
         "bsp_liability_minor",
@@ -54,7 +53,11 @@ class Order:
         "tick",
         "time_in_force",
         "voided_minor",
-    )
+)
+
+
+class Order:
+    __slots__ = ORDER_FIELDS
 
     def __init__(
         self,
@@ -121,4 +124,4 @@ class Order:
 
     def state_tuple(self) -> tuple[object, ...]:
         """Everything about the order, for replay comparisons."""
-        return tuple(getattr(self, s) for s in Order.__slots__)
+        return tuple(getattr(self, s) for s in ORDER_FIELDS)

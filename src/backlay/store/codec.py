@@ -17,7 +17,7 @@ from backlay.core.commands import Command
 from backlay.core.exchange import Exchange
 
 _ENCODER = msgspec.msgpack.Encoder()
-_DECODER = msgspec.msgpack.Decoder(Command)
+_DECODER: msgspec.msgpack.Decoder[Command] = msgspec.msgpack.Decoder(Command)
 
 SNAPSHOT_MAGIC = b"BLAYSNAP"
 SNAPSHOT_FORMAT = 1
