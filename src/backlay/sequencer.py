@@ -47,8 +47,8 @@ class EngineFailed(RuntimeError):
 class Stamped(NamedTuple):
     seq: int
     ts_ms: int
-    cmd: Command
-    data: bytes  # codec.encode_command(cmd), what the journal stores
+    cmd: Command  # decoded from `data`: exactly what a replay applies
+    data: bytes  # what the journal stores
 
 
 class Batch(NamedTuple):
@@ -128,19 +128,24 @@ class Engine:
 
     def prepare(self, cmds: Sequence[Command], now_ms: int) -> Batch:
         """Stamp a batch: seqs continue the journal, every entry gets ts_ms = max(now_ms, last ts) so
-        time never goes backwards, and an AdvanceTime goes first when the core has something due."""
+        time never goes backwards, and an AdvanceTime goes first when the core has something due.
+        Raises codec.InvalidCommand, changing nothing, if any command cannot be journaled."""
+        self._check_usable()
+        return self.prepare_canonical([codec.canonical(cmd) for cmd in cmds], now_ms)
+
+    def prepare_canonical(self, items: Sequence[tuple[Command, bytes]], now_ms: int) -> Batch:
+        """`prepare` for commands already passed through codec.canonical (the Sequencer does that in
+        `submit`, so that one bad command fails its caller and not the whole batch)."""
         self._check_usable()
         ts_ms = max(now_ms, self.last_ts_ms)
-        todo: list[Command] = list(cmds)
+        todo = list(items)
         n_system = 0
         if self.due_in_ms(now_ms) == 0:
-            todo.insert(0, AdvanceTime())
+            todo.insert(0, codec.canonical(AdvanceTime()))
             n_system = 1
             self._last_advance_ts_ms = ts_ms
-        entries = []
-        for cmd in todo:
-            self.seq += 1
-            entries.append(Stamped(self.seq, ts_ms, cmd, codec.encode_command(cmd)))
+        entries = [Stamped(self.seq + i, ts_ms, cmd, data) for i, (cmd, data) in enumerate(todo, start=1)]
+        self.seq += len(entries)
         self.last_ts_ms = ts_ms
         return Batch(entries, n_system)
 
@@ -173,12 +178,16 @@ class Engine:
         for entry in batch.entries:
             try:
                 outcomes.append(self.exchange.apply(entry.cmd, entry.ts_ms))
-            except BaseException as exc:
-                # The core must not raise on any command; if it does its state may be half-changed.
+            except Exception as exc:
+                # The core must not raise on any command; if it does its state may be half-changed,
+                # so stop here. The command is journaled: recovery will hit it too until the core is fixed.
                 self.failed = exc
                 raise EngineFailed(
                     f"apply of seq {entry.seq} ({type(entry.cmd).__name__}) raised {exc!r}"
                 ) from exc
+            except BaseException as exc:
+                self.failed = exc
+                raise
             self.applied_seq = entry.seq
         return outcomes
 
@@ -235,6 +244,12 @@ class Engine:
             raise EngineFailed(f"engine stopped after {self.failed!r}") from self.failed
 
 
+class _Item(NamedTuple):
+    cmd: Command  # canonical (see codec.canonical)
+    data: bytes
+    fut: asyncio.Future[Result]
+
+
 class Sequencer:
     """asyncio shell around an Engine: many concurrent `submit`s, one writer task, group commit.
 
@@ -262,7 +277,7 @@ class Sequencer:
         self._listeners: list[Listener] = []
         # A deque plus a wake-up event rather than an asyncio.Queue: the writer drains in bulk and
         # waits with a timeout for the due timer without cancelling a pending get.
-        self._pending: collections.deque[tuple[Command, asyncio.Future[Result]]] = collections.deque()
+        self._pending: collections.deque[_Item] = collections.deque()
         self._snapshot_waiters: list[asyncio.Future[int]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -285,10 +300,12 @@ class Sequencer:
         self._task = asyncio.create_task(self._run(), name="backlay-sequencer")
 
     async def submit(self, cmd: Command) -> Result:
-        """Queue a command; returns its result once it is journaled (fsynced) and applied."""
+        """Queue a command; returns its result once it is journaled (fsynced) and applied. Raises
+        codec.InvalidCommand at once for a command that could not be journaled and replayed."""
         self._check_accepting()
+        canonical_cmd, data = codec.canonical(cmd)
         fut: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
-        self._pending.append((cmd, fut))
+        self._pending.append(_Item(canonical_cmd, data, fut))
         self._wake.set()
         return await fut
 
@@ -347,12 +364,12 @@ class Sequencer:
             self._fail_pending(exc)
             raise
 
-    async def _process(self, items: list[tuple[Command, asyncio.Future[Result]]]) -> None:
+    async def _process(self, items: list[_Item]) -> None:
         engine = self.engine
-        batch = engine.prepare([cmd for cmd, _fut in items], self._clock_ms())
-        if not batch.entries:
-            return
         try:
+            batch = engine.prepare_canonical([(item.cmd, item.data) for item in items], self._clock_ms())
+            if not batch.entries:
+                return
             await asyncio.to_thread(engine.write, batch)
             outcomes = engine.apply(batch)
         except BaseException as exc:
@@ -361,9 +378,9 @@ class Sequencer:
                 engine.failed = exc
             self._fail(items, exc)
             raise
-        for (_cmd, fut), (result, _events) in zip(items, outcomes[batch.n_system :], strict=True):
-            if not fut.done():  # a caller that gave up (cancelled) still had its command executed
-                fut.set_result(result)
+        for item, (result, _events) in zip(items, outcomes[batch.n_system :], strict=True):
+            if not item.fut.done():  # a caller that gave up (cancelled) still had its command executed
+                item.fut.set_result(result)
         events = [ev for _result, evs in outcomes for ev in evs]
         if events:
             for fn in self._listeners:
@@ -375,8 +392,9 @@ class Sequencer:
     async def _snapshot(self) -> None:
         waiters, self._snapshot_waiters = self._snapshot_waiters, []
         try:
-            seq, blob = self.engine.encode_snapshot()
-            await asyncio.to_thread(self.engine.save_snapshot, seq, blob)
+            # Pickling in a worker thread is safe: this task is the only mutator and it waits here;
+            # readers on the loop only read.
+            seq = await asyncio.to_thread(self.engine.snapshot)
         except Exception as exc:
             # A failed snapshot costs only recovery time; the journal still has everything.
             log.exception("snapshot failed")
@@ -388,11 +406,11 @@ class Sequencer:
             if not fut.done():
                 fut.set_result(seq)
 
-    def _fail(self, items: list[tuple[Command, asyncio.Future[Result]]], exc: BaseException) -> None:
+    def _fail(self, items: list[_Item], exc: BaseException) -> None:
         err = exc if isinstance(exc, Exception) else EngineFailed(f"sequencer stopped: {exc!r}")
-        for _cmd, fut in items:
-            if not fut.done():
-                fut.set_exception(err)
+        for item in items:
+            if not item.fut.done():
+                item.fut.set_exception(err)
 
     def _fail_pending(self, exc: BaseException) -> None:
         self._stopping = True

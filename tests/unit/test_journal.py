@@ -23,21 +23,8 @@ from backlay.core.commands import (
     PlaceOrders,
 )
 from backlay.store import JournalEntry, SqliteJournal
+from backlay.store.codec import decode_command, encode_command
 from backlay.store.sqlite import SNAPSHOTS_KEPT
-
-try:
-    from backlay.store.codec import decode_command, encode_command
-except ImportError:  # core/exchange.py not there yet: the same msgpack codec, locally
-    import msgspec
-
-    _enc, _dec = msgspec.msgpack.Encoder(), msgspec.msgpack.Decoder(Command)
-
-    def encode_command(cmd: Command) -> bytes:
-        return _enc.encode(cmd)
-
-    def decode_command(data: bytes) -> Command:
-        return _dec.decode(data)
-
 
 COMMANDS: list[Command] = [
     CreateAccount(account_id="a1"),

@@ -4,6 +4,8 @@ equal (003:L10915-10916, 003:L12355-12358)."""
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from helpers import (
     BACK,
@@ -46,7 +48,7 @@ def test_classic_band_increments(lo: int, hi: int, step: int) -> None:
     """001:L28-66 / 003:L10976-10985: each CLASSIC band steps by its increment, edges on the ladder."""
     band = [p for p in CLASSIC_LADDER.prices_h if lo <= p <= hi]
     assert band[0] == lo and band[-1] == hi
-    assert all(b - a == step for a, b in zip(band, band[1:]))
+    assert all(b - a == step for a, b in pairwise(band))
 
 
 @pytest.mark.parametrize(

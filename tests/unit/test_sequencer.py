@@ -35,7 +35,7 @@ from backlay.core.exchange import Exchange
 from backlay.core.reports import AdminResult, PlaceExecutionReport, Result
 from backlay.sequencer import Engine, EngineFailed, Sequencer
 from backlay.store import JournalEntry, SqliteJournal
-from backlay.store.codec import decode_command, encode_snapshot
+from backlay.store.codec import InvalidCommand, decode_command, encode_snapshot
 
 MARKET = "1.100"
 T0_MS = 1_700_000_000_000
@@ -280,6 +280,51 @@ def test_nothing_applies_unless_durable(db: Path) -> None:
     again.close()
 
 
+def test_unjournalable_command_is_refused_before_stamping(db: Path) -> None:
+    """msgspec checks types only on decode: a str amount encodes but would never replay. It must be
+    refused up front, not journaled (a journal entry that cannot be decoded blocks every restart)."""
+    engine = open_engine(db)
+    engine.submit_batch(setup_commands(), T0_MS)
+    seq = engine.seq
+    bad = Deposit(account_id="alice", amount_minor="100")  # type: ignore[arg-type]
+    with pytest.raises(InvalidCommand):
+        engine.submit_batch([Deposit(account_id="alice", amount_minor=1), bad], T0_MS + 1)
+    assert engine.seq == seq == engine.journal.last_seq()  # nothing stamped, nothing written
+    engine.submit_batch([Deposit(account_id="alice", amount_minor=1)], T0_MS + 2)  # still usable
+    engine.close()
+    assert open_engine(db).seq == seq + 1
+
+
+class BuggyExchange(Exchange):
+    """A core with a bug: raises on one command."""
+
+    def apply(self, cmd: Command, ts_ms: int) -> tuple[Result, list[Event]]:
+        if isinstance(cmd, Deposit) and cmd.reference == "boom":
+            raise ZeroDivisionError("core bug")
+        return super().apply(cmd, ts_ms)
+
+
+def test_core_exception_stops_the_engine(db: Path) -> None:
+    """A core that raises may have half-applied the command: stop rather than run on a state that no
+    replay reproduces. The command is durable, so recovery stops at it too until the core is fixed."""
+    engine = Engine(SqliteJournal(db), exchange_factory=BuggyExchange)
+    engine.recover()
+    engine.submit_batch(setup_commands(), T0_MS)
+    with pytest.raises(EngineFailed, match="core bug"):
+        engine.submit_batch([Deposit(account_id="alice", amount_minor=5, reference="boom")], T0_MS + 1)
+    with pytest.raises(EngineFailed):
+        engine.submit_batch([Deposit(account_id="alice", amount_minor=5)], T0_MS + 2)
+    engine.close()
+
+    still_buggy = Engine(SqliteJournal(db), exchange_factory=BuggyExchange)
+    with pytest.raises(EngineFailed, match="replay of seq 7"):
+        still_buggy.recover()
+    still_buggy.close()
+    fixed = open_engine(db)
+    assert fixed.seq == len(setup_commands()) + 1
+    fixed.close()
+
+
 def test_engine_refuses_commands_before_recover(db: Path) -> None:
     engine = Engine(SqliteJournal(db))
     with pytest.raises(RuntimeError, match="recover"):
@@ -443,6 +488,22 @@ def test_sequencer_journal_failure_fails_callers_and_stops(db: Path) -> None:
     assert open_engine(db).seq == 1
 
 
+def test_sequencer_refuses_a_bad_command_alone(db: Path) -> None:
+    async def main() -> None:
+        seq = Sequencer(Engine(SqliteJournal(db)), clock_ms=lambda: T0_MS)
+        await seq.start()
+        bad = Deposit(account_id="alice", amount_minor="100")  # type: ignore[arg-type]
+        good = seq.submit(CreateAccount(account_id="alice"))
+        results = await asyncio.gather(good, seq.submit(bad), return_exceptions=True)
+        assert isinstance(results[0], AdminResult) and results[0].ok
+        assert isinstance(results[1], InvalidCommand)
+        assert seq.running
+        await seq.stop()
+
+    asyncio.run(main())
+    assert open_engine(db).seq == 1
+
+
 def test_sequencer_snapshot_and_stop_drains(db: Path) -> None:
     async def main() -> str:
         seq = Sequencer(Engine(SqliteJournal(db)), clock_ms=lambda: T0_MS, max_batch=7)
@@ -461,6 +522,22 @@ def test_sequencer_snapshot_and_stop_drains(db: Path) -> None:
     assert again.snapshot_seq == len(setup_commands())
     assert again.seq == len(setup_commands()) + 30
     assert again.exchange.fingerprint() == fingerprint
+
+
+def test_sequencer_snapshots_every_n_commands(db: Path) -> None:
+    async def main() -> int:
+        seq = Sequencer(Engine(SqliteJournal(db)), clock_ms=lambda: T0_MS, snapshot_every=50, max_batch=20)
+        await seq.start()
+        await asyncio.gather(*(seq.submit(c) for c in setup_commands()))
+        await asyncio.gather(*(seq.submit(place("alice", 0, 200, 100 + i)) for i in range(120)))
+        await seq.stop()  # the snapshot after the last batch runs after its futures resolve
+        assert seq.engine.snapshot_seq == seq.engine.seq == 126  # 6 + 6 batches of 20: 66, then 126
+        return seq.engine.snapshot_seq
+
+    snap_seq = asyncio.run(main())
+    again = open_engine(db)
+    assert again.snapshot_seq == snap_seq
+    again.close()
 
 
 def test_sequencer_timer_advances_time_without_commands(db: Path) -> None:

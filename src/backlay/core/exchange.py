@@ -26,6 +26,7 @@ from .commands import (
     CreateAccount,
     CreateMarket,
     Deposit,
+    LimitOnCloseOrder,
     LimitOrder,
     PlaceInstruction,
     PlaceOrders,
@@ -146,8 +147,8 @@ class Exchange:
         self.next_token = 1
         self.next_settlement_id = 1
         self.commission_collected_minor = 0
-        self.customer_refs: dict[tuple[str, str], int] = {}
-        self.customer_ref_expiry: deque[tuple[int, tuple[str, str]]] = deque()
+        self.customer_refs: dict[tuple[str, str, str], int] = {}
+        self.customer_ref_expiry: deque[tuple[int, tuple[str, str, str]]] = deque()
         self.delayed: list[Delayed] = []
         self.ledger = Ledger()
         self.now_ms = 0
@@ -224,7 +225,8 @@ class Exchange:
             acct.set_market_exposure(market.market_id, exposure)
         self._events.append(FundsChanged(account_id))
 
-    def _customer_ref_seen(self, account_id: str, ref: str | None, ts_ms: int) -> bool:
+    def _customer_ref_seen(self, op: str, account_id: str, ref: str | None, ts_ms: int) -> bool:
+        """De-duplication of customerRef per account and operation, for 60 s (003:L10611-10618)."""
         if ref is None:
             return False
         expiry = self.customer_ref_expiry
@@ -232,12 +234,12 @@ class Exchange:
             _, old = expiry.popleft()
             if self.customer_refs.get(old, ts_ms) <= ts_ms - CUSTOMER_REF_WINDOW_MS:
                 del self.customer_refs[old]
-        return (account_id, ref) in self.customer_refs
+        return (op, account_id, ref) in self.customer_refs
 
-    def _remember_customer_ref(self, account_id: str, ref: str | None, ts_ms: int) -> None:
+    def _remember_customer_ref(self, op: str, account_id: str, ref: str | None, ts_ms: int) -> None:
         if ref is not None:
-            self.customer_refs[(account_id, ref)] = ts_ms
-            self.customer_ref_expiry.append((ts_ms, (account_id, ref)))
+            self.customer_refs[(op, account_id, ref)] = ts_ms
+            self.customer_ref_expiry.append((ts_ms, (op, account_id, ref)))
 
     def _lapse_or_cancel(self, market: Market, order: Order, by_minor: int, ts_ms: int,
                          lapse: bool, reason: str | None = None) -> int:
@@ -272,14 +274,28 @@ class Exchange:
         """Lapse every unmatched order in the market except those `keep` keeps, pending delayed ones
         included."""
         touched: dict[str, None] = {}
+        for dl in [d for d in self.delayed if d.market_id == market.market_id]:
+            self.delayed.remove(dl)
+            self._complete_delayed_lapsed(market, dl, ts_ms, codes.Lapse.MKT_SUSPENDED)
         for order in market.orders.values():
-            if order.status in (codes.EXECUTABLE, codes.PENDING) and (keep is None or not keep(order)):
+            if order.status == codes.EXECUTABLE and (keep is None or not keep(order)):
                 self._lapse_or_cancel(market, order, order.remaining_minor, ts_ms, lapse=True, reason=reason)
                 touched[order.account_id] = None
-        if any(d.market_id == market.market_id for d in self.delayed):
-            self.delayed = [d for d in self.delayed if d.market_id != market.market_id]
         for account_id in touched:
             self._refresh_exposure(market, account_id)
+
+    def _complete_delayed_lapsed(self, market: Market, dl: Delayed, ts_ms: int, reason: str) -> None:
+        """A delayed placement whose bets lapse: lapse them and emit its final (failure) report."""
+        for order in dl.orders:
+            if order.status == codes.PENDING:
+                self._lapse_or_cancel(market, order, order.remaining_minor, ts_ms, lapse=True, reason=reason)
+        self._refresh_exposure(market, dl.account_id)
+        reports = [self._instruction_report(p.instruction, o, codes.FAILURE, InstrErr.BET_TAKEN_OR_LAPSED)
+                   for p, o in zip(dl.prepared, dl.orders)]
+        report = PlaceExecutionReport(status=codes.FAILURE, error_code=ExecErr.BET_ACTION_ERROR,
+                                      market_id=market.market_id, customer_ref=dl.customer_ref,
+                                      instruction_reports=reports)
+        self._events.append(PlacementCompleted(dl.token, dl.account_id, report))
 
     # --- placeOrders -------------------------------------------------------------------------------
 
@@ -416,7 +432,7 @@ class Exchange:
             return self._place_failure(cmd, ExecErr.INVALID_MARKET_VERSION)
         if cmd.customer_strategy_ref is not None and len(cmd.customer_strategy_ref) > 15:
             return self._place_failure(cmd, ExecErr.INVALID_ORDER)
-        if self._customer_ref_seen(cmd.account_id, cmd.customer_ref, ts_ms):
+        if self._customer_ref_seen("place", cmd.account_id, cmd.customer_ref, ts_ms):
             return self._place_failure(cmd, ExecErr.DUPLICATE_TRANSACTION)
         if market.status != codes.OPEN:
             code = ExecErr.MARKET_SUSPENDED if market.status == codes.SUSPENDED else ExecErr.MARKET_NOT_OPEN_FOR_BETTING
@@ -428,7 +444,7 @@ class Exchange:
         report = self._place_prepared(market, acct, prepared, cmd.customer_ref, cmd.customer_strategy_ref,
                                       cmd.source_app_key, cmd.market_version, cmd.async_, ts_ms)
         if report.error_code != ExecErr.INSUFFICIENT_FUNDS:
-            self._remember_customer_ref(cmd.account_id, cmd.customer_ref, ts_ms)
+            self._remember_customer_ref("place", cmd.account_id, cmd.customer_ref, ts_ms)
         return report
 
     def _prepare(self, market: Market, instructions: list[PlaceInstruction]) -> tuple[list[Prepared], dict[int, str]]:
@@ -535,6 +551,7 @@ class Exchange:
         if market_version is not None and market_version < market.min_version:
             # placed against a version older than the last material change: lapsed, with bet ids (003:L10898-10909)
             for order in orders:
+                order.status = codes.PENDING  # never booked: lapse without touching the book
                 self._lapse_or_cancel(market, order, order.remaining_minor, ts_ms, lapse=True,
                                       reason=codes.Lapse.MKT_VERSION)
             self._refresh_exposure(market, acct.account_id)
@@ -585,9 +602,14 @@ class Exchange:
                             pending: bool = False) -> PlaceInstructionReport:
         echo = ins
         lo = ins.limit
-        if lo is not None and lo.persistence is None and lo.time_in_force is None and ins.order_type == codes.LIMIT:
-            # the echo normalises a missing persistence to LAPSE (003:L10927 vs L10932)
-            echo = msgspec.structs.replace(ins, limit=msgspec.structs.replace(lo, persistence=codes.LAPSE))
+        if lo is not None and ins.order_type == codes.LIMIT:
+            # the echo normalises persistence: a missing one is LAPSE (003:L10927 vs L10932), and it is
+            # left out when a time in force is given (003:L10837 vs L10841)
+            if lo.time_in_force is not None:
+                if lo.persistence is not None:
+                    echo = msgspec.structs.replace(ins, limit=msgspec.structs.replace(lo, persistence=None))
+            elif lo.persistence is None:
+                echo = msgspec.structs.replace(ins, limit=msgspec.structs.replace(lo, persistence=codes.LAPSE))
         if pending:
             return PlaceInstructionReport(status=status, instruction=echo, error_code=error,
                                           order_status=codes.PENDING, bet_id=order.bet_id, placed_ms=order.placed_ms)
@@ -665,14 +687,7 @@ class Exchange:
             elif market.min_version > dl.placed_version:
                 reason = codes.Lapse.MKT_VERSION
             if reason is not None:
-                for order in live:
-                    self._lapse_or_cancel(market, order, order.remaining_minor, ts_ms, lapse=True, reason=reason)
-                self._refresh_exposure(market, acct.account_id)
-                reports = [self._instruction_report(p.instruction, o, codes.FAILURE, InstrErr.BET_TAKEN_OR_LAPSED)
-                           for p, o in zip(dl.prepared, dl.orders)]
-                report = PlaceExecutionReport(status=codes.FAILURE, error_code=ExecErr.BET_ACTION_ERROR,
-                                              market_id=market.market_id, customer_ref=dl.customer_ref,
-                                              instruction_reports=reports)
+                self._complete_delayed_lapsed(market, dl, ts_ms, reason)
             else:
                 for order in live:
                     order.status = codes.EXECUTABLE
@@ -682,7 +697,7 @@ class Exchange:
                            for p, o in zip(dl.prepared, dl.orders)]
                 report = PlaceExecutionReport(status=codes.SUCCESS, market_id=market.market_id,
                                               customer_ref=dl.customer_ref, instruction_reports=reports)
-            self._events.append(PlacementCompleted(dl.token, dl.account_id, report))
+                self._events.append(PlacementCompleted(dl.token, dl.account_id, report))
 
     def _advance_time(self, cmd: AdvanceTime, ts_ms: int) -> AdminResult:
         return OK
@@ -698,6 +713,17 @@ class Exchange:
             return InstrErr.BET_TAKEN_OR_LAPSED
         return None
 
+    def _loc_edit_error(self, order: Order | None, account_id: str, market: Market, new_price_h: int) -> str | None:
+        """A LIMIT_ON_CLOSE price may change until reconciliation, only towards being matched more
+        easily: a lay's limit up, a back's down (INVALID_PRICE_EDIT, 003:L9863-9864)."""
+        if order is None or order.account_id != account_id or order.market_id != market.market_id:
+            return InstrErr.INVALID_BET_ID
+        if order.status != codes.EXECUTABLE or market.inplay or market.bsp_reconciled:
+            return InstrErr.BET_TAKEN_OR_LAPSED
+        if (order.side == LAY and new_price_h < order.price_h) or (order.side == BACK and new_price_h > order.price_h):
+            return InstrErr.INVALID_PRICE_EDIT
+        return None
+
     def _cancel_orders(self, cmd: CancelOrders, ts_ms: int) -> CancelExecutionReport:
         def fail(code: str) -> CancelExecutionReport:
             reports = [CancelInstructionReport(status=codes.FAILURE, instruction=ins, error_code=InstrErr.ERROR_IN_ORDER)
@@ -707,7 +733,7 @@ class Exchange:
 
         if cmd.account_id not in self.accounts:
             return fail(ExecErr.INVALID_ACCOUNT_STATE)
-        if self._customer_ref_seen(cmd.account_id, cmd.customer_ref, ts_ms):
+        if self._customer_ref_seen("cancel", cmd.account_id, cmd.customer_ref, ts_ms):
             return fail(ExecErr.DUPLICATE_TRANSACTION)
         if cmd.market_id is None:
             if cmd.instructions:
@@ -715,7 +741,7 @@ class Exchange:
             # account-level cancel-all: no instruction reports (003:L12409-12410)
             for each in self.markets.values():
                 self._cancel_all_in_market(each, cmd.account_id, ts_ms)
-            self._remember_customer_ref(cmd.account_id, cmd.customer_ref, ts_ms)
+            self._remember_customer_ref("cancel", cmd.account_id, cmd.customer_ref, ts_ms)
             return CancelExecutionReport(status=codes.SUCCESS, market_id=None, customer_ref=cmd.customer_ref,
                                          instruction_reports=[])
         market = self.markets.get(cmd.market_id)
@@ -723,7 +749,7 @@ class Exchange:
             return fail(ExecErr.INVALID_MARKET_ID)
         if cmd.instructions is None:
             reports = self._cancel_all_in_market(market, cmd.account_id, ts_ms)
-            self._remember_customer_ref(cmd.account_id, cmd.customer_ref, ts_ms)
+            self._remember_customer_ref("cancel", cmd.account_id, cmd.customer_ref, ts_ms)
             return CancelExecutionReport(status=codes.SUCCESS, market_id=cmd.market_id, customer_ref=cmd.customer_ref,
                                          instruction_reports=reports)
         if len(cmd.instructions) > MAX_EDIT_INSTRUCTIONS:
@@ -750,7 +776,7 @@ class Exchange:
             reports.append(CancelInstructionReport(status=codes.SUCCESS, instruction=ins, size_cancelled_minor=done,
                                                    cancelled_ms=ts_ms))
         self._refresh_exposure(market, cmd.account_id)
-        self._remember_customer_ref(cmd.account_id, cmd.customer_ref, ts_ms)
+        self._remember_customer_ref("cancel", cmd.account_id, cmd.customer_ref, ts_ms)
         return CancelExecutionReport(market_id=cmd.market_id, customer_ref=cmd.customer_ref, instruction_reports=reports,
                                      **_batch_status(reports))
 
@@ -790,7 +816,7 @@ class Exchange:
         ids = [ins.bet_id for ins in cmd.instructions]
         if len(set(ids)) != len(ids):
             return fail(ExecErr.DUPLICATE_BETIDS)
-        if self._customer_ref_seen(cmd.account_id, cmd.customer_ref, ts_ms):
+        if self._customer_ref_seen("replace", cmd.account_id, cmd.customer_ref, ts_ms):
             return fail(ExecErr.DUPLICATE_TRANSACTION)
         if market.status != codes.OPEN:
             return fail(ExecErr.MARKET_SUSPENDED if market.status == codes.SUSPENDED
@@ -800,7 +826,9 @@ class Exchange:
         to_place: list[tuple[int, PlaceInstruction, Order]] = []
         for ins in cmd.instructions:
             order = self.orders.get(ins.bet_id)
-            error = self._bet_error(order, cmd.account_id, market)
+            loc = order is not None and order.order_type == codes.LIMIT_ON_CLOSE
+            error = self._loc_edit_error(order, cmd.account_id, market, ins.new_price_h) if loc else \
+                self._bet_error(order, cmd.account_id, market)
             if error is None and order is not None:
                 if market.ladder.tick(ins.new_price_h) is None:
                     error = InstrErr.INVALID_ODDS
@@ -810,17 +838,27 @@ class Exchange:
                 reports.append(ReplaceInstructionReport(status=codes.FAILURE, error_code=error))
                 continue
             cancel_ins = CancelInstruction(bet_id=ins.bet_id)
-            done = self._lapse_or_cancel(market, order, order.remaining_minor, ts_ms, lapse=False)
+            if loc:
+                # a LOC price edit is a cancellation of the whole bet and a new one (003:L6758-6764)
+                liability = order.bsp_liability_minor
+                self._lapse_or_cancel(market, order, 0, ts_ms, lapse=False)
+                done = 0
+                new_ins = PlaceInstruction(
+                    order_type=codes.LIMIT_ON_CLOSE, selection_id=order.selection_id, handicap_h=order.handicap_h,
+                    side=order.side, limit_on_close=LimitOnCloseOrder(liability_minor=liability, price_h=ins.new_price_h),
+                    customer_order_ref=order.customer_order_ref)
+            else:
+                done = self._lapse_or_cancel(market, order, order.remaining_minor, ts_ms, lapse=False)
+                # the new bet keeps side, runner, persistence and refs, for the cancelled size (003:L12425-12430)
+                persistence = None if order.time_in_force else order.persistence
+                new_ins = PlaceInstruction(
+                    order_type=codes.LIMIT, selection_id=order.selection_id, handicap_h=order.handicap_h,
+                    side=order.side, limit=LimitOrder(price_h=ins.new_price_h, size_minor=done, persistence=persistence),
+                    customer_order_ref=order.customer_order_ref)
             reports.append(ReplaceInstructionReport(
                 status=codes.SUCCESS,
                 cancel_report=CancelInstructionReport(status=codes.SUCCESS, instruction=cancel_ins,
                                                       size_cancelled_minor=done, cancelled_ms=ts_ms)))
-            # the new bet keeps side, runner, persistence and refs, for the cancelled size (003:L12425-12430)
-            persistence = None if order.time_in_force else order.persistence
-            new_ins = PlaceInstruction(
-                order_type=codes.LIMIT, selection_id=order.selection_id, handicap_h=order.handicap_h, side=order.side,
-                limit=LimitOrder(price_h=ins.new_price_h, size_minor=done, persistence=persistence),
-                customer_order_ref=order.customer_order_ref)
             to_place.append((len(reports) - 1, new_ins, order))
         if to_place:
             self._refresh_exposure(market, cmd.account_id)
@@ -845,7 +883,7 @@ class Exchange:
                     reports[ri].place_report = (place_report.instruction_reports[j] if place_report is not None else
                                                 PlaceInstructionReport(status=codes.FAILURE, instruction=new_ins,
                                                                        error_code=code))
-        self._remember_customer_ref(cmd.account_id, cmd.customer_ref, ts_ms)
+        self._remember_customer_ref("replace", cmd.account_id, cmd.customer_ref, ts_ms)
         return ReplaceExecutionReport(market_id=cmd.market_id, customer_ref=cmd.customer_ref, instruction_reports=reports,
                                       **_batch_status(reports))
 
@@ -870,7 +908,7 @@ class Exchange:
         ids = [ins.bet_id for ins in cmd.instructions]
         if len(set(ids)) != len(ids):
             return fail(ExecErr.DUPLICATE_BETIDS)
-        if self._customer_ref_seen(cmd.account_id, cmd.customer_ref, ts_ms):
+        if self._customer_ref_seen("update", cmd.account_id, cmd.customer_ref, ts_ms):
             return fail(ExecErr.DUPLICATE_TRANSACTION)
         if market.status != codes.OPEN:
             return fail(ExecErr.MARKET_SUSPENDED if market.status == codes.SUSPENDED
@@ -896,7 +934,7 @@ class Exchange:
             order.persistence = new
             self._events.append(OrderChanged(market.market_id, order.account_id, order.bet_id))
             reports.append(UpdateInstructionReport(status=codes.SUCCESS, instruction=ins))
-        self._remember_customer_ref(cmd.account_id, cmd.customer_ref, ts_ms)
+        self._remember_customer_ref("update", cmd.account_id, cmd.customer_ref, ts_ms)
         status = _batch_status(reports)
         if all(r.error_code == InstrErr.NO_ACTION_REQUIRED for r in reports):
             status = {"status": codes.FAILURE, "error_code": ExecErr.NO_CHANGE}
@@ -1030,6 +1068,7 @@ class Exchange:
         if cmd.status not in allowed or market.status not in allowed[cmd.status]:
             return admin_error(AdminErr.INVALID_STATE_TRANSITION,
                                f"cannot go from {market.status} to {cmd.status} (use turn-in-play, close, settle)")
+        previous = market.status
         market.status = cmd.status
         if cmd.status == codes.SUSPENDED:
             market.suspend_count += 1
@@ -1038,7 +1077,8 @@ class Exchange:
                 self.lapse_unmatched(market, ts_ms, keep=lambda o: o.persistence != codes.LAPSE or o.order_type != codes.LIMIT)
         else:
             market.suspend_reason = None
-        market.bump_version(material=cmd.material)
+        # activation sets the minimum accepted version too (the table at 003:L10866)
+        market.bump_version(material=cmd.material or previous == codes.INACTIVE)
         self._events.append(MarketChanged(cmd.market_id))
         return OK
 

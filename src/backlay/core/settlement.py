@@ -213,16 +213,17 @@ def settle(ex: Exchange, market: Market, cmd: SettleMarket, ts_ms: int) -> Admin
             acct.balance_minor -= commission
             acct.commission_paid_minor += commission
             ex.commission_collected_minor += commission
-            ref = ex.ledger.next_ref
-            ex.ledger.next_ref += 1
+            # the commission row carries the ref and placed date of a bet, no selection (001:L1062-1124)
+            first = rows[0][0]
             ex.ledger.add_statement(account_id, StatementItem(
-                ref_id=str(ref), item_ms=ts_ms, amount_minor=-commission, balance_minor=acct.balance_minor,
+                ref_id=str(first.bet_id), item_ms=ts_ms, amount_minor=-commission, balance_minor=acct.balance_minor,
                 transaction_type="ACCOUNT_DEBIT", win_lose="RESULT_NOT_APPLICABLE", settlement_id=settlement_id,
                 market_id=market.market_id, event_id=d.event_id, event_type_id=d.event_type_id,
-                market_name=d.name, full_market_name=_full_name(market),
+                market_name=d.name, full_market_name=_full_name(market), placed_ms=first.placed_ms,
                 market_type=LEGACY_MARKET_TYPE.get(d.betting_type, "O"), start_ms=d.market_time_ms,
+                bet_type="B" if first.side == BACK else "L",
                 commission_rate_bp=d.market_base_rate_bp, gross_bet_amount_minor=net, bet_category_type="NONE"))
-            refs.append(ref)
+            refs.append(first.bet_id)
         record.net_minor[account_id] = net
         record.commission_minor[account_id] = commission
         ex.ledger.market_commission[(account_id, market.market_id)] = commission
@@ -350,9 +351,7 @@ def unsettle(ex: Exchange, market: Market, ts_ms: int) -> AdminResult:
                 win_lose="RESULT_FIX", settlement_id=item.settlement_id, market_id=item.market_id,
                 event_id=item.event_id, event_type_id=item.event_type_id, market_name=item.market_name,
                 full_market_name=item.full_market_name, market_type=item.market_type,
-                selection_id=item.selection_id, selection_name=item.selection_name, handicap_h=item.handicap_h,
-                placed_ms=ts_ms, start_ms=item.start_ms, avg_price_h=item.avg_price_h,
-                bet_size_minor=item.bet_size_minor, bet_type=item.bet_type, bet_category_type=item.bet_category_type))
+                placed_ms=ts_ms, start_ms=item.start_ms, bet_type=item.bet_type, bet_category_type="E"))
         commission = record.commission_minor.get(account_id, 0)
         if commission:
             acct.balance_minor += commission
@@ -365,6 +364,8 @@ def unsettle(ex: Exchange, market: Market, ts_ms: int) -> AdminResult:
                 market_id=market.market_id, event_id=market.definition.event_id,
                 event_type_id=market.definition.event_type_id, market_name=market.definition.name,
                 full_market_name=_full_name(market), placed_ms=ts_ms, bet_category_type="E",
+                market_type=LEGACY_MARKET_TYPE.get(market.definition.betting_type, "O"),
+                start_ms=market.definition.market_time_ms, bet_type=c_item.bet_type if c_item else "B",
                 settlement_id=c_item.settlement_id if c_item else 0))
         ex.ledger.market_commission.pop((account_id, market.market_id), None)
         ex._events.append(FundsChanged(account_id))

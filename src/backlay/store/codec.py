@@ -43,6 +43,21 @@ def decode_command(data: bytes) -> Command:
     return _DECODER.decode(data)
 
 
+class InvalidCommand(ValueError):
+    """A command that would not survive the journal: it fails to encode, or to decode back (msgspec
+    checks types on decode only, so e.g. a str where an int belongs encodes fine but never replays)."""
+
+
+def canonical(cmd: Command) -> tuple[Command, bytes]:
+    """(decode(encode(cmd)), encode(cmd)): the command exactly as a replay will see it. Applying this
+    rather than the caller's object keeps the live state and the replayed state identical."""
+    try:
+        data = _ENCODER.encode(cmd)
+        return _DECODER.decode(data), data
+    except (TypeError, ValueError, msgspec.MsgspecError) as exc:
+        raise InvalidCommand(f"{type(cmd).__name__} cannot be journaled: {exc}") from exc
+
+
 def encode_snapshot(exchange: Exchange, seq: int, last_ts_ms: int) -> bytes:
     fingerprint = exchange.fingerprint().encode()
     header = _HEADER.pack(SNAPSHOT_MAGIC, SNAPSHOT_FORMAT, seq, last_ts_ms, len(fingerprint))
@@ -59,8 +74,8 @@ def decode_snapshot(blob: bytes, verify: bool = True) -> Snapshot:
     if fmt != SNAPSHOT_FORMAT:
         raise SnapshotError(f"snapshot format {fmt}, expected {SNAPSHOT_FORMAT}")
     start = _HEADER.size + fp_len
-    fingerprint = blob[_HEADER.size : start].decode()
     try:
+        fingerprint = blob[_HEADER.size : start].decode("ascii")
         exchange = pickle.loads(blob[start:])
     except Exception as exc:
         raise SnapshotError(f"snapshot at seq {seq} does not unpickle: {exc!r}") from exc

@@ -1,0 +1,129 @@
+"""`backlay` command line.
+
+    backlay serve [--demo] [--data-dir DIR]   start the exchange (recover from the journal; seed the demo)
+    backlay demo [--data-dir DIR]             a scripted walk through the core: trade, match, settle
+
+Until the HTTP API lands (issue 3), `serve` runs the durable engine with a scripted demo and then
+stays up, snapshotting on exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+
+from backlay.config import Config
+from backlay.core.commands import (
+    Command,
+    LimitOrder,
+    PlaceInstruction,
+    PlaceOrders,
+    RunnerResult,
+    SettleMarket,
+    TurnInPlay,
+)
+from backlay.core.exchange import Exchange
+from backlay.core.reports import Result
+from backlay.demo import demo_commands
+from backlay.sequencer import Engine, wall_clock_ms
+from backlay.store.sqlite import SqliteJournal
+
+
+def _open_engine(cfg: Config) -> Engine:
+    cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = Engine(SqliteJournal(cfg.journal_path), lambda: Exchange(cfg.currency))
+    engine.recover()
+    return engine
+
+
+def _submit(engine: Engine, cmds: list[Command]) -> list[Result]:
+    return [r for r, _events in engine.submit_batch(cmds, wall_clock_ms())]
+
+
+def _money(minor: int) -> str:
+    return f"£{minor / 100:,.2f}"
+
+
+def _print_funds(engine: Engine) -> None:
+    for a in engine.exchange.accounts.values():
+        print(f"  {a.account_id:6s} balance {_money(a.balance_minor):>12s}  exposure {_money(a.exposure_minor):>10s}"
+              f"  available {_money(a.available_minor):>12s}")
+
+
+def scripted_demo(engine: Engine) -> None:
+    """Alice backs Arsenal, Bob lays it (matched at Alice's price), the match goes in-play and Arsenal win."""
+    ex = engine.exchange
+    market_id = "1.900000001"
+    if market_id not in ex.markets or ex.markets[market_id].status != "OPEN" or ex.markets[market_id].inplay:
+        print("demo market already traded; skipping the scripted trade")
+        return
+
+    def limit(side: int, price_h: int, size_minor: int) -> PlaceInstruction:
+        return PlaceInstruction(order_type="LIMIT", selection_id=47999, side=side,
+                                limit=LimitOrder(price_h=price_h, size_minor=size_minor, persistence="LAPSE"))
+
+    r = _submit(engine, [PlaceOrders(account_id="alice", market_id=market_id, instructions=[limit(0, 250, 10_000)])])[0]
+    print(f"alice backs Arsenal £100 @ 2.50: {r.status}")  # type: ignore[union-attr]
+    r = _submit(engine, [PlaceOrders(account_id="bob", market_id=market_id, instructions=[limit(1, 260, 6_000)])])[0]
+    print(f"bob lays Arsenal £60 @ 2.60 (matches at 2.50): {r.status}")  # type: ignore[union-attr]
+    _print_funds(engine)
+    _submit(engine, [TurnInPlay(market_id=market_id, bet_delay_s=5)])
+    print("in-play: alice's unmatched £40 lapses")
+    _submit(engine, [SettleMarket(market_id=market_id, results=[RunnerResult(selection_id=47999)])])
+    print("settled: Arsenal win (5% commission on alice's net winnings)")
+    _print_funds(engine)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    cfg = Config.from_env(args.data_dir)
+    engine = _open_engine(cfg)
+    print(f"backlay: journal {cfg.journal_path} (SQLite, WAL, fsync per batch); recovered to seq {engine.seq}")
+    if args.demo and not engine.exchange.accounts:
+        _submit(engine, demo_commands(wall_clock_ms()))
+        print("seeded the demo world: accounts alice, bob, carol; soccer, tennis and racing markets")
+    if args.demo:
+        scripted_demo(engine)
+    print("The Betfair HTTP and Stream APIs arrive with issues 3 and 4; the engine is up. Ctrl-C to stop.")
+    stop = False
+
+    def on_signal(*_: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    while not stop and not args.once:
+        time.sleep(0.2)
+        if engine.exchange.next_due_ms() is not None:
+            engine.tick(wall_clock_ms())
+    engine.snapshot()
+    engine.close()
+    print("snapshot written; bye")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    args.demo = True
+    args.once = True
+    return cmd_serve(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="backlay", description="A self-hosted betting exchange that speaks the Betfair API")
+    sub = ap.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="start the exchange")
+    serve.add_argument("--demo", action="store_true", help="seed the demo world on first start and run the demo")
+    serve.add_argument("--data-dir", help="where the journal lives (env BACKLAY_DATA_DIR, default ./data)")
+    serve.add_argument("--once", action="store_true", help="exit after start-up (for scripts and tests)")
+    serve.set_defaults(func=cmd_serve)
+    demo = sub.add_parser("demo", help="seed and run the scripted demo, then exit")
+    demo.add_argument("--data-dir", help="where the journal lives (env BACKLAY_DATA_DIR, default ./data)")
+    demo.set_defaults(func=cmd_demo)
+    args = ap.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
