@@ -924,9 +924,7 @@ class Exchange:
                     error = InstrErr.INVALID_PERSISTENCE_TYPE
                 elif new == order.persistence:
                     error = InstrErr.NO_ACTION_REQUIRED
-                elif new == codes.PERSIST and not d.persistence_enabled:
-                    error = InstrErr.INVALID_PERSISTENCE_TYPE
-                elif new == codes.MARKET_ON_CLOSE and (not d.bsp_market or market.is_line or market.inplay):
+                elif (new == codes.PERSIST and not d.persistence_enabled) or (new == codes.MARKET_ON_CLOSE and (not d.bsp_market or market.is_line or market.inplay)):
                     error = InstrErr.INVALID_PERSISTENCE_TYPE
             if error is not None or order is None:
                 reports.append(UpdateInstructionReport(status=codes.FAILURE, instruction=ins, error_code=error))

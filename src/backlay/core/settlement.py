@@ -153,7 +153,7 @@ def _validate_results(market: Market, cmd: SettleMarket) -> str | None:
         seen.add(runner.key)
         if r.status not in (codes.WINNER, codes.LOSER, codes.PLACED):
             return f"runner status {r.status} is not a result"
-        if not (0 <= r.win_quarters and 0 <= r.void_quarters and r.win_quarters + r.void_quarters <= 4):
+        if not (r.win_quarters >= 0 and r.void_quarters >= 0 and r.win_quarters + r.void_quarters <= 4):
             return "win and void quarters must add up to at most 4"
         if r.dead_heat_num < 1 or r.dead_heat_den < 1 or r.dead_heat_den > r.dead_heat_num:
             return "a dead heat divisor is num/den >= 1"
