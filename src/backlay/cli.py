@@ -27,6 +27,7 @@ from backlay.core.commands import (
 from backlay.core.exchange import Exchange
 from backlay.core.reports import Result
 from backlay.demo import demo_commands
+from backlay.runtime import freeze_heap, tune_gc
 from backlay.sequencer import Engine, wall_clock_ms
 from backlay.store.sqlite import SqliteJournal
 
@@ -78,7 +79,9 @@ def scripted_demo(engine: Engine) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     cfg = Config.from_env(args.data_dir)
+    tune_gc()
     engine = _open_engine(cfg)
+    freeze_heap()
     print(f"backlay: journal {cfg.journal_path} (SQLite, WAL, fsync per batch); recovered to seq {engine.seq}")
     if args.demo and not engine.exchange.accounts:
         _submit(engine, demo_commands(wall_clock_ms()))

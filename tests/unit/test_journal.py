@@ -128,11 +128,11 @@ def test_contiguity_is_enforced(db: Path, seqs: list[int]) -> None:
 
 
 def test_batch_is_atomic(db: Path) -> None:
-    """One batch, one transaction: a failing row leaves none of the batch behind."""
+    """One batch, one row: a malformed entry leaves none of the batch behind."""
     with SqliteJournal(db) as j:
         j.append_batch(entries(1, COMMANDS[:1]))
         bad: list[tuple[int, int, bytes]] = [(2, 0, b"x"), (3, None, b"y")]  # type: ignore[list-item]
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(ValueError, match="malformed"):
             j.append_batch(bad)
         assert j.last_seq() == 1
         assert [e.seq for e in j.read_from(0)] == [1]

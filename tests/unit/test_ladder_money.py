@@ -114,6 +114,7 @@ def test_off_ladder_price_is_invalid_odds(price_h: int) -> None:
     assert r.error_code == "BET_ACTION_ERROR"
     assert r.instruction_reports[0].error_code == InstrErr.INVALID_ODDS
     assert ex.fingerprint() == before
+    ex.check_invariants()
 
 
 def test_finest_market_accepts_2_01() -> None:
@@ -174,6 +175,7 @@ def test_below_min_stake_and_min_payout_is_invalid_bet_size(size_minor: int, pri
     assert r.status == codes.FAILURE
     assert r.instruction_reports[0].error_code == InstrErr.INVALID_BET_SIZE
     assert ex.fingerprint() == before
+    ex.check_invariants()
 
 
 def test_min_payout_applies_to_lays_by_backers_stake() -> None:
@@ -193,6 +195,7 @@ def test_unconvertible_or_zero_size_is_invalid_bet_size(size_minor: int) -> None
     assert r.status == codes.FAILURE
     assert r.instruction_reports[0].error_code == InstrErr.INVALID_BET_SIZE
     assert not ex.orders
+    ex.check_invariants()
 
 
 def _bsp(side: int, liability_minor: int, price_h: int | None = None) -> PlaceInstruction:

@@ -223,8 +223,6 @@ def test_turn_in_play_not_enabled_is_rejected() -> None:
 # --- version / minimum version (003:L10853-10909) ------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: activating a market (INACTIVE -> OPEN) does not move "
-                                       "min_version, the table at 003:L10866 has version == minimum version")
 def test_version_table_market_activated_row() -> None:
     """003:L10866 'Market Activated 1234 1234': at activation the minimum accepted version is the
     activation version itself."""
@@ -281,8 +279,6 @@ def test_material_suspension_moves_min_version_and_lapses_lapse_bets_only() -> N
     ex.check_invariants()
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: the stale-version lapse treats the new (never booked) order as "
-                                       "resting and reduces a book level it is not in: KeyError in BookSide.reduce")
 def test_placement_with_version_older_than_material_change_lapses_with_bet_id() -> None:
     """003:L10898-10909: placed with a version older than the last material change: FAILURE /
     BET_ACTION_ERROR, instruction BET_TAKEN_OR_LAPSED, a betId is allocated and the order is
@@ -301,8 +297,6 @@ def test_placement_with_version_older_than_material_change_lapses_with_bet_id() 
     ex.check_invariants()
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: the stale-version lapse subtracts the new order's size from the "
-                                       "book level of a resting order at the same price (level total corrupted)")
 def test_stale_version_placement_at_an_occupied_price_leaves_the_book_alone() -> None:
     """003:L10898-10909: a bet placed with a version older than the last material change is lapsed and
     never reaches the book; the resting bets at its price are unaffected."""
@@ -484,9 +478,6 @@ def test_still_suspended_when_the_delay_ends_lapses_the_bet() -> None:
     assert ex.orders[bid].lapse_reason == codes.Lapse.MKT_SUSPENDED
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: a material suspension drops the market's delayed placements; "
-                                       "a PENDING PERSIST bet stays PENDING forever and no PlacementCompleted "
-                                       "is emitted")
 def test_material_suspension_during_bet_delay_lapses_a_persist_bet() -> None:
     """003:L6851-6852 (MKT_SUSPENDED), inventory 5.14: the market state is re-checked after the delay and a
     bet whose market suspended meanwhile lapses; the delayed placement always completes."""
@@ -502,8 +493,6 @@ def test_material_suspension_during_bet_delay_lapses_a_persist_bet() -> None:
     assert order.status == codes.EXECUTION_COMPLETE and order.lapse_reason == codes.Lapse.MKT_SUSPENDED
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: lapse_unmatched drops delayed placements without emitting "
-                                       "their PlacementCompleted, so the delayed_token never completes")
 @pytest.mark.parametrize("interrupt", [
     SetMarketStatus(market_id=MKT, status=codes.SUSPENDED, material=True),
     RemoveRunner(market_id=MKT, selection_id=C),

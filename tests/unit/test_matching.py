@@ -49,10 +49,10 @@ def test_time_priority_at_one_price() -> None:
     ex = make_exchange()
     first = rest(ex, "bob", SEL_A, LAY, 350, 500)
     second = rest(ex, "carol", SEL_A, LAY, 350, 500)
-    place(ex, "alice", SEL_A, BACK, 350, 500)
+    rest(ex, "alice", SEL_A, BACK, 350, 500)
     assert order(ex, first).matched_minor == 500
     assert order(ex, second).matched_minor == 0
-    place(ex, "alice", SEL_A, BACK, 350, 300)
+    rest(ex, "alice", SEL_A, BACK, 350, 300)
     assert order(ex, second).matched_minor == 300
     assert to_back(ex, SEL_A) == [(350, 200)]
     ex.check_invariants()
@@ -64,7 +64,7 @@ def test_price_priority_before_time() -> None:
     ex = make_exchange()
     early_worse = rest(ex, "bob", SEL_A, LAY, 340, 500)
     late_better = rest(ex, "carol", SEL_A, LAY, 350, 500)
-    place(ex, "alice", SEL_A, BACK, 300, 500)
+    rest(ex, "alice", SEL_A, BACK, 300, 500)
     assert order(ex, late_better).matched_minor == 500
     assert order(ex, early_worse).matched_minor == 0
     ex.check_invariants()
@@ -141,7 +141,7 @@ def test_each_match_has_one_id_on_both_orders() -> None:
     rest(ex, "bob", SEL_A, LAY, 350, 200)
     rest(ex, "carol", SEL_A, LAY, 350, 300)
     rest(ex, "carol", SEL_A, LAY, 340, 300)
-    place(ex, "alice", SEL_A, BACK, 340, 700)
+    rest(ex, "alice", SEL_A, BACK, 340, 700)
     matches = fragments_by_match(ex)
     assert len(matches) == 3
     for frags in matches.values():
@@ -156,9 +156,10 @@ def test_fragment_records_match_time() -> None:
     ex = make_exchange()
     maker = rest(ex, "bob", SEL_A, LAY, 300, 500)
     ts = ex.now_ms + 5_000
-    place(ex, "alice", SEL_A, BACK, 300, 200, ts=ts)
+    rest(ex, "alice", SEL_A, BACK, 300, 200, ts=ts)
     assert order(ex, maker).fragments[0].matched_ms == ts
     assert order(ex, maker).matched_ms == ts
+    ex.check_invariants()
 
 
 def test_traded_volume_last_traded_and_total_matched() -> None:
@@ -167,9 +168,9 @@ def test_traded_volume_last_traded_and_total_matched() -> None:
     ex = make_exchange()
     rest(ex, "bob", SEL_A, LAY, 350, 200)
     rest(ex, "bob", SEL_A, LAY, 340, 300)
-    place(ex, "alice", SEL_A, BACK, 340, 500)
+    rest(ex, "alice", SEL_A, BACK, 340, 500)
     rest(ex, "bob", SEL_B, BACK, 500, 400)
-    place(ex, "carol", SEL_B, LAY, 500, 100)
+    rest(ex, "carol", SEL_B, LAY, 500, 100)
     a, b = book(ex, SEL_A), book(ex, SEL_B)
     assert a.traded == {350: 200, 340: 300}
     assert a.last_traded_h == 340 and a.total_matched_minor == 500
@@ -177,6 +178,7 @@ def test_traded_volume_last_traded_and_total_matched() -> None:
     assert b.last_traded_h == 500 and b.total_matched_minor == 100
     assert ex.markets[MARKET].total_matched_minor == 600
     assert ex.markets[MARKET].last_match_ms == ex.now_ms
+    ex.check_invariants()
 
 
 def test_matched_back_profit_equals_lay_liability() -> None:
@@ -186,7 +188,7 @@ def test_matched_back_profit_equals_lay_liability() -> None:
     rest(ex, "bob", SEL_A, LAY, 155, 103)  # 1.03 @ 1.55: liability 56.65p, rounded once
     rest(ex, "bob", SEL_A, LAY, 150, 101)  # 1.01 @ 1.5: 50.5p, a half penny
     rest(ex, "bob", SEL_A, LAY, 640, 137)
-    place(ex, "alice", SEL_A, BACK, 150, 341)
+    rest(ex, "alice", SEL_A, BACK, 150, 341)
     pa = ex.markets[MARKET].positions["alice"]
     pb = ex.markets[MARKET].positions["bob"]
     key = (SEL_A, 0)
@@ -209,7 +211,7 @@ def test_book_never_crossed() -> None:
     prices = [300, 310, 320, 330, 340, 350, 360]
     for i in range(300):
         who = ("alice", "bob", "carol")[i % 3]
-        place(ex, who, SEL_A, rng.choice((BACK, LAY)), rng.choice(prices), rng.randint(100, 900))
+        rest(ex, who, SEL_A, rng.choice((BACK, LAY)), rng.choice(prices), rng.randint(100, 900))
         b = book(ex, SEL_A)
         assert not b.is_crossed()
         backs, lays = to_back(ex, SEL_A), to_lay(ex, SEL_A)
@@ -365,6 +367,7 @@ def test_size_with_bet_target_is_invalid_bet_size() -> None:
     assert r.status == codes.FAILURE
     assert r.instruction_reports[0].error_code == InstrErr.INVALID_BET_SIZE
     assert ex.fingerprint() == before
+    ex.check_invariants()
 
 
 def test_bet_target_without_target_size_is_invalid() -> None:
@@ -373,6 +376,7 @@ def test_bet_target_without_target_size_is_invalid() -> None:
     r = place(ex, "alice", SEL_A, BACK, 200, None, bet_target_type=codes.PAYOUT)
     assert r.instruction_reports[0].error_code == InstrErr.INVALID_BET_SIZE
     assert not ex.orders
+    ex.check_invariants()
 
 
 def test_bet_target_invalid_on_line_market() -> None:
@@ -382,6 +386,7 @@ def test_bet_target_invalid_on_line_market() -> None:
     r = place(ex, "alice", SEL_A, BACK, 1500, None, bet_target_type=codes.PAYOUT, bet_target_minor=1000)
     assert r.status == codes.FAILURE
     assert r.instruction_reports[0].error_code == InstrErr.INVALID_BET_SIZE
+    ex.check_invariants()
 
 
 def test_bet_target_remainder_rests_as_a_normal_bet() -> None:
@@ -395,7 +400,7 @@ def test_bet_target_remainder_rests_as_a_normal_bet() -> None:
     assert o.remaining_minor == 350  # £7 profit left / 2.0
     assert o.size_minor == 450 and o.status == codes.EXECUTABLE
     assert to_lay(ex, SEL_A) == [(300, 350)]
-    place(ex, "carol", SEL_A, LAY, 300, 350)
+    rest(ex, "carol", SEL_A, LAY, 300, 350)
     assert o.matched_minor == 450 and o.status == codes.EXECUTION_COMPLETE
     ex.check_invariants()
 
@@ -408,4 +413,20 @@ def test_bet_target_with_empty_book_rests_whole_target() -> None:
     o = order(ex, placed_id(r))
     assert (o.size_minor, o.remaining_minor, o.status) == (250, 250, codes.EXECUTABLE)
     assert exposure(ex, "alice") == 250
+    ex.check_invariants()
+
+
+@pytest.mark.xfail(strict=True, reason="core bug: a betTargetType order with FILL_OR_KILL ignores the time in "
+                                       "force and rests its unmatched remainder in the book")
+def test_bet_target_with_fill_or_kill_never_rests() -> None:
+    """003:L12335-12337 (betTargetType with FILL_OR_KILL is a valid order), 003:L9940-9941,
+    003:L10827-10828: a FOK order that cannot be filled is cancelled at once; nothing rests."""
+    ex = make_exchange()
+    r = place(ex, "alice", SEL_A, BACK, 300, None, bet_target_type=codes.BACKERS_PROFIT, bet_target_minor=1000,
+              time_in_force=FOK)
+    assert r.status == codes.SUCCESS
+    o = order(ex, placed_id(r))
+    assert o.status == codes.EXPIRED and o.remaining_minor == 0
+    assert to_lay(ex, SEL_A) == []
+    assert exposure(ex, "alice") == 0
     ex.check_invariants()

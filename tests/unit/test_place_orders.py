@@ -78,6 +78,7 @@ def test_invalid_runner() -> None:
     before = ex.fingerprint()
     r = place_many(ex, "alice", [limit_ins(SEL_A, BACK, 300, 200), limit_ins(999, BACK, 300, 200)])
     assert_rejected_atomically(ex, before, r, {1: InstrErr.INVALID_RUNNER})
+    ex.check_invariants()
 
 
 def test_wrong_handicap_is_invalid_runner() -> None:
@@ -86,6 +87,7 @@ def test_wrong_handicap_is_invalid_runner() -> None:
     before = ex.fingerprint()
     r = place_many(ex, "alice", [limit_ins(SEL_A, BACK, 300, 200, handicap_h=150)])
     assert_rejected_atomically(ex, before, r, {0: InstrErr.INVALID_RUNNER})
+    ex.check_invariants()
 
 
 def test_removed_runner() -> None:
@@ -106,6 +108,7 @@ def test_vacant_trap_is_invalid_runner() -> None:
     before = ex.fingerprint()
     r = place(ex, "alice", SEL_C, BACK, 300, 200)
     assert_rejected_atomically(ex, before, r, {0: InstrErr.INVALID_RUNNER})
+    ex.check_invariants()
 
 
 def test_limit_without_limit_order_is_invalid_bid_type() -> None:
@@ -115,6 +118,7 @@ def test_limit_without_limit_order_is_invalid_bid_type() -> None:
     ins = PlaceInstruction(order_type=codes.LIMIT, selection_id=SEL_A, side=BACK)
     r = place_many(ex, "alice", [limit_ins(SEL_B, BACK, 300, 200), ins])
     assert_rejected_atomically(ex, before, r, {1: InstrErr.INVALID_BID_TYPE})
+    ex.check_invariants()
 
 
 def test_overlapping_back_and_lay_in_one_call() -> None:
@@ -128,6 +132,7 @@ def test_overlapping_back_and_lay_in_one_call() -> None:
     assert InstrErr.INVALID_BACK_LAY_COMBINATION in codes_
     assert set(codes_) <= {InstrErr.INVALID_BACK_LAY_COMBINATION, InstrErr.ERROR_IN_ORDER}
     assert ex.fingerprint() == before
+    ex.check_invariants()
 
 
 def test_non_overlapping_back_and_lay_are_accepted() -> None:
@@ -140,6 +145,23 @@ def test_non_overlapping_back_and_lay_are_accepted() -> None:
     ex.check_invariants()
 
 
+def test_overlapping_limit_on_close_back_and_lay() -> None:
+    """003:L9872-9874: the back/lay overlap rule also applies to BSP LIMIT_ON_CLOSE bets."""
+    ex = make_exchange(bsp_market=True)
+    before = ex.fingerprint()
+
+    def loc(side: int, price_h: int) -> PlaceInstruction:
+        return PlaceInstruction(order_type=codes.LIMIT_ON_CLOSE, selection_id=SEL_A, side=side,
+                                limit_on_close=LimitOnCloseOrder(liability_minor=1000, price_h=price_h))
+
+    r = place_many(ex, "alice", [loc(BACK, 300), loc(LAY, 350)])
+    assert r.status == codes.FAILURE and r.error_code == ExecErr.BET_ACTION_ERROR
+    assert InstrErr.INVALID_BACK_LAY_COMBINATION in [ir.error_code for ir in r.instruction_reports]
+    assert ex.fingerprint() == before
+    assert place_many(ex, "alice", [loc(BACK, 350), loc(LAY, 300)]).status == codes.SUCCESS
+    ex.check_invariants()
+
+
 def test_persist_on_market_without_persistence_is_invalid() -> None:
     """003:L9868-9869, 003:L11903-11905: PERSIST needs persistenceEnabled -> INVALID_PERSISTENCE_TYPE."""
     ex = make_exchange(persistence_enabled=False)
@@ -147,6 +169,7 @@ def test_persist_on_market_without_persistence_is_invalid() -> None:
     r = place(ex, "alice", SEL_A, BACK, 300, 200, persistence=codes.PERSIST)
     assert_rejected_atomically(ex, before, r, {0: InstrErr.INVALID_PERSISTENCE_TYPE})
     assert place(ex, "alice", SEL_A, BACK, 300, 200, persistence=codes.LAPSE).status == codes.SUCCESS
+    ex.check_invariants()
 
 
 def test_persist_is_accepted_when_enabled() -> None:
@@ -154,6 +177,7 @@ def test_persist_is_accepted_when_enabled() -> None:
     ex = make_exchange()
     bet = rest(ex, "alice", SEL_A, BACK, 300, 200, persistence=codes.PERSIST)
     assert order(ex, bet).persistence == codes.PERSIST
+    ex.check_invariants()
 
 
 def test_market_on_close_persistence_needs_a_bsp_market() -> None:
@@ -165,6 +189,8 @@ def test_market_on_close_persistence_needs_a_bsp_market() -> None:
     assert_rejected_atomically(ex, before, r, {0: InstrErr.INVALID_PERSISTENCE_TYPE})
     bsp = make_exchange(bsp_market=True)
     assert place(bsp, "alice", SEL_A, BACK, 300, 200, persistence=codes.MARKET_ON_CLOSE).status == codes.SUCCESS
+    ex.check_invariants()
+    bsp.check_invariants()
 
 
 def test_bsp_order_on_non_bsp_market() -> None:
@@ -175,6 +201,7 @@ def test_bsp_order_on_non_bsp_market() -> None:
                            market_on_close=MarketOnCloseOrder(liability_minor=200))
     r = place_many(ex, "alice", [ins])
     assert_rejected_atomically(ex, before, r, {0: InstrErr.MARKET_NOT_OPEN_FOR_BSP_BETTING})
+    ex.check_invariants()
 
 
 # --- fill or kill validation ---------------------------------------------------------------------
@@ -187,6 +214,7 @@ def test_fok_with_persist_is_unexpected_persistence_type() -> None:
     before = ex.fingerprint()
     r = place(ex, "alice", SEL_A, BACK, 300, 200, time_in_force=codes.FILL_OR_KILL, persistence=codes.PERSIST)
     assert_rejected_atomically(ex, before, r, {0: InstrErr.UNEXPECTED_PERSISTENCE_TYPE})
+    ex.check_invariants()
 
 
 def test_fok_with_lapse_is_accepted() -> None:
@@ -202,7 +230,6 @@ def test_fok_with_lapse_is_accepted() -> None:
     ex.check_invariants()
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: FOK echo keeps persistenceType LAPSE; 003:L10841 omits it")
 def test_fok_echo_omits_persistence() -> None:
     """003:L10837 vs 003:L10841: the request sends persistenceType LAPSE with FILL_OR_KILL; the
     instruction echo has minFillSize and timeInForce but no persistenceType."""
@@ -214,6 +241,7 @@ def test_fok_echo_omits_persistence() -> None:
     assert echo is not None
     assert echo.time_in_force == codes.FILL_OR_KILL and echo.min_fill_minor == 500
     assert echo.persistence is None
+    ex.check_invariants()
 
 
 def test_fok_echo_without_persistence_stays_without() -> None:
@@ -224,6 +252,7 @@ def test_fok_echo_without_persistence_stays_without() -> None:
     assert r.status == codes.SUCCESS
     echo = r.instruction_reports[0].instruction.limit
     assert echo is not None and echo.persistence is None
+    ex.check_invariants()
 
 
 def test_min_fill_size_without_fok() -> None:
@@ -233,6 +262,7 @@ def test_min_fill_size_without_fok() -> None:
     before = ex.fingerprint()
     r = place(ex, "alice", SEL_A, BACK, 300, 500, min_fill_minor=200)
     assert_rejected_atomically(ex, before, r, {0: InstrErr.UNEXPECTED_MIN_FILL_SIZE})
+    ex.check_invariants()
 
 
 @pytest.mark.parametrize("min_fill", [0, -1, 501, 50], ids=["zero", "negative", "above-size", "below-min-bet"])
@@ -243,6 +273,7 @@ def test_invalid_min_fill_size(min_fill: int) -> None:
     before = ex.fingerprint()
     r = place(ex, "alice", SEL_A, BACK, 300, 500, time_in_force=codes.FILL_OR_KILL, min_fill_minor=min_fill)
     assert_rejected_atomically(ex, before, r, {0: InstrErr.INVALID_MIN_FILL_SIZE})
+    ex.check_invariants()
 
 
 def test_fok_on_limit_on_close_is_invalid_order_type() -> None:
@@ -254,6 +285,7 @@ def test_fok_on_limit_on_close_is_invalid_order_type() -> None:
                            limit_on_close=LimitOnCloseOrder(liability_minor=200, price_h=300))
     r = place_many(ex, "alice", [ins])
     assert_rejected_atomically(ex, before, r, {0: InstrErr.INVALID_ORDER_TYPE})
+    ex.check_invariants()
 
 
 # --- references ----------------------------------------------------------------------------------
@@ -268,6 +300,7 @@ def test_customer_order_ref_over_32_chars() -> None:
     assert_rejected_atomically(ex, before, r, {0: InstrErr.INVALID_CUSTOMER_ORDER_REF})
     bet = rest(ex, "alice", SEL_A, BACK, 300, 200, customer_order_ref="y" * 32)
     assert order(ex, bet).customer_order_ref == "y" * 32
+    ex.check_invariants()
 
 
 def test_empty_customer_order_ref_is_null() -> None:
@@ -275,6 +308,7 @@ def test_empty_customer_order_ref_is_null() -> None:
     ex = make_exchange()
     bet = rest(ex, "alice", SEL_A, BACK, 300, 200, customer_order_ref="")
     assert order(ex, bet).customer_order_ref is None
+    ex.check_invariants()
 
 
 def test_customer_strategy_ref_is_stored_and_empty_is_null() -> None:
@@ -286,6 +320,7 @@ def test_customer_strategy_ref_is_stored_and_empty_is_null() -> None:
     r = place(ex, "alice", SEL_A, BACK, 300, 200)
     r = place_many(ex, "alice", [limit_ins(SEL_C, BACK, 300, 200)], customer_strategy_ref="")
     assert order(ex, placed_id(r)).customer_strategy_ref is None
+    ex.check_invariants()
 
 
 def test_customer_ref_is_echoed() -> None:
@@ -293,6 +328,7 @@ def test_customer_ref_is_echoed() -> None:
     ex = make_exchange()
     r = place(ex, "alice", SEL_A, BACK, 300, 200, customer_ref="ref-1")
     assert r.customer_ref == "ref-1"
+    ex.check_invariants()
 
 
 # --- market state and request-level errors -------------------------------------------------------
@@ -307,6 +343,7 @@ def test_suspended_market() -> None:
     assert r.status == codes.FAILURE and r.error_code == ExecErr.MARKET_SUSPENDED
     assert all(ir.status == codes.FAILURE and ir.bet_id is None for ir in r.instruction_reports)
     assert ex.fingerprint() == before
+    ex.check_invariants()
 
 
 def test_inactive_market_is_not_open_for_betting() -> None:
@@ -316,6 +353,7 @@ def test_inactive_market_is_not_open_for_betting() -> None:
     r = place(ex, "alice", SEL_A, BACK, 300, 200)
     assert r.status == codes.FAILURE and r.error_code == ExecErr.MARKET_NOT_OPEN_FOR_BETTING
     assert ex.fingerprint() == before
+    ex.check_invariants()
 
 
 def test_closed_market_is_not_open_for_betting() -> None:
@@ -326,6 +364,7 @@ def test_closed_market_is_not_open_for_betting() -> None:
     r = place(ex, "alice", SEL_A, BACK, 300, 200)
     assert r.status == codes.FAILURE and r.error_code == ExecErr.MARKET_NOT_OPEN_FOR_BETTING
     assert ex.fingerprint() == before
+    ex.check_invariants()
 
 
 def test_unknown_market() -> None:
@@ -336,6 +375,7 @@ def test_unknown_market() -> None:
     assert r.status == codes.FAILURE and r.error_code == ExecErr.INVALID_MARKET_ID
     assert r.market_id == "1.999"
     assert ex.fingerprint() == before
+    ex.check_invariants()
 
 
 def test_more_than_200_instructions() -> None:
@@ -373,10 +413,9 @@ def test_customer_ref_is_per_account() -> None:
     ex = make_exchange()
     assert place(ex, "alice", SEL_A, BACK, 300, 200, customer_ref="abc").status == codes.SUCCESS
     assert place(ex, "bob", SEL_A, BACK, 300, 200, customer_ref="abc").status == codes.SUCCESS
+    ex.check_invariants()
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: customerRef de-dup is shared across operations, so a "
-                                       "cancelOrders reusing a placeOrders ref is DUPLICATE_TRANSACTION")
 def test_customer_ref_of_a_place_does_not_block_a_cancel() -> None:
     """003:L10611-10614, 003:L10058-10060 (notes 5.15: scope per account and operation): customerRef
     de-dupes mistaken resubmissions of the same request; a cancelOrders is not a resubmission of a
@@ -385,6 +424,7 @@ def test_customer_ref_of_a_place_does_not_block_a_cancel() -> None:
     bet = rest(ex, "alice", SEL_A, BACK, 300, 200, customer_ref="ref-7")
     r = cancel(ex, "alice", bet, customer_ref="ref-7")
     assert r.status == codes.SUCCESS
+    ex.check_invariants()
 
 
 def test_market_version_longer_than_12_digits() -> None:
@@ -395,6 +435,7 @@ def test_market_version_longer_than_12_digits() -> None:
     assert r.status == codes.FAILURE and r.error_code == ExecErr.INVALID_MARKET_VERSION
     assert ex.fingerprint() == before
     assert place(ex, "alice", SEL_A, BACK, 300, 200, market_version=10**12 - 1).status == codes.SUCCESS
+    ex.check_invariants()
 
 
 def _material_change(ex: Exchange) -> None:
@@ -403,8 +444,6 @@ def _material_change(ex: Exchange) -> None:
     admin(ex, SetMarketStatus(market_id=MARKET, status=codes.OPEN))
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: a stale-marketVersion lapse reduces a book level the order "
-                                       "never joined (KeyError, or corrupts another order's level)")
 def test_stale_market_version_lapses_with_a_bet_id() -> None:
     """003:L10619-10623, 003:L10864-10865, 003:L10898-10909: placed with a version older than the last
     material change: FAILURE/BET_ACTION_ERROR, instruction FAILURE/BET_TAKEN_OR_LAPSED, a bet id is
@@ -431,8 +470,6 @@ def test_stale_market_version_lapses_with_a_bet_id() -> None:
     ex.check_invariants()
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: a stale-marketVersion lapse reduces a book level the order "
-                                       "never joined (KeyError, or corrupts another order's level)")
 def test_runner_removal_is_material_for_market_version() -> None:
     """003:L10884-10887: runner removed -> minimum version moves up; older versions lapse."""
     ex = make_exchange()
@@ -472,6 +509,7 @@ def test_missing_persistence_is_echoed_as_lapse() -> None:
     assert echo.limit is not None and echo.limit.persistence == codes.LAPSE
     assert (echo.selection_id, echo.side, echo.limit.price_h, echo.limit.size_minor) == (SEL_A, BACK, 300, 200)
     assert order(ex, placed_id(r)).persistence == codes.LAPSE
+    ex.check_invariants()
 
 
 def test_resting_bet_report() -> None:
@@ -484,6 +522,7 @@ def test_resting_bet_report() -> None:
     assert ir.status == codes.SUCCESS and ir.error_code is None
     assert ir.size_matched_minor == 0 and ir.matched_value == 0
     assert ir.order_status == codes.EXECUTABLE
+    ex.check_invariants()
 
 
 def test_bet_ids_are_increasing_numbers() -> None:
@@ -495,6 +534,7 @@ def test_bet_ids_are_increasing_numbers() -> None:
     assert all(isinstance(i, int) and i > 0 for i in ids)
     assert ids == sorted(ids) and len(set(ids)) == 3
     assert all(str(i).isdigit() for i in ids)
+    ex.check_invariants()
 
 
 def test_placed_date_is_the_command_time() -> None:
@@ -504,6 +544,7 @@ def test_placed_date_is_the_command_time() -> None:
     ir = r.instruction_reports[0]
     assert ir.placed_ms == T0 + 12_345
     assert order(ex, placed_id(r)).placed_ms == T0 + 12_345
+    ex.check_invariants()
 
 
 def test_bsp_report_has_no_size_matched_or_order_status() -> None:

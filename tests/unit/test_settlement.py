@@ -504,8 +504,6 @@ def test_resettlement_lifecycle() -> None:
     money_conserved(ex)
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: the commission row gets its own ref id and no placed date, "
-                                       "the RESULT_FIX row copies the bet's selection/size/price (001:L1062-1376)")
 def test_resettlement_rows_carry_the_documented_legacy_fields() -> None:
     """001:L1062-1376, inventory 5.8: every entry of one bet has the same refId; the commission row's
     placedDate is the bet's placed date; the RESULT_FIX debit row has selectionId 0, betSize 0 and

@@ -1,27 +1,45 @@
 """SQLite journal: WAL mode with synchronous=FULL, so every commit is fsynced before it returns.
 
-One transaction per batch is the group commit: however many commands a batch holds, it costs one
-WAL fsync. One connection, guarded by a lock, because appends run in a worker thread while recovery
+One transaction and one row per batch is the group commit: however many commands a batch holds, it
+costs one row insert and one WAL fsync. A row holds the batch's entries back to back, each as
+(ts_ms: int64, length: uint32, command bytes); the row's key is the batch's first seq. One connection, guarded by a lock, because appends run in a worker thread while recovery
 and snapshots may run elsewhere; the sequencer is still the only writer.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import struct
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from .journal import JournalCorrupt, JournalEntry, check_contiguous
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SNAPSHOTS_KEPT = 2  # the previous one is a fallback should the latest turn out unreadable
 _READ_CHUNK = 1024
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL, cmd BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS journal (
+    first_seq INTEGER PRIMARY KEY, last_seq INTEGER NOT NULL UNIQUE, entries BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS snapshot (seq INTEGER PRIMARY KEY, blob BLOB NOT NULL);
 """
+
+
+_ENTRY = struct.Struct(">qI")  # ts_ms, length of the command bytes
+
+
+def _split(first_seq: int, last_seq: int, blob: bytes) -> Iterator[JournalEntry]:
+    offset, seq = 0, first_seq
+    while offset < len(blob):
+        ts_ms, length = _ENTRY.unpack_from(blob, offset)
+        offset += _ENTRY.size
+        yield JournalEntry(seq, ts_ms, blob[offset : offset + length])
+        offset += length
+        seq += 1
+    if seq != last_seq + 1 or offset != len(blob):
+        raise JournalCorrupt(f"journal row {first_seq}..{last_seq} holds entries up to {seq - 1}")
 
 
 class SqliteJournal:
@@ -44,7 +62,7 @@ class SqliteJournal:
                 raise JournalCorrupt(f"{self.path}: unknown journal schema version {version}")
             conn.executescript(_SCHEMA)
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-            self._last_seq: int = conn.execute("SELECT coalesce(max(seq), 0) FROM journal").fetchone()[0]
+            self._last_seq: int = conn.execute("SELECT coalesce(max(last_seq), 0) FROM journal").fetchone()[0]
         except BaseException:
             conn.close()
             raise
@@ -60,9 +78,17 @@ class SqliteJournal:
             check_contiguous(entries, self._last_seq)
             if not entries:
                 return
+            pack = _ENTRY.pack
+            try:
+                blob = b"".join([pack(ts_ms, len(data)) + data for _seq, ts_ms, data in entries])
+            except (struct.error, TypeError) as exc:
+                raise ValueError(f"malformed journal entry: {exc}") from exc
             conn.execute("BEGIN IMMEDIATE")
             try:
-                conn.executemany("INSERT INTO journal (seq, ts_ms, cmd) VALUES (?, ?, ?)", entries)
+                conn.execute(
+                    "INSERT INTO journal (first_seq, last_seq, entries) VALUES (?, ?, ?)",
+                    (entries[0][0], entries[-1][0], blob),
+                )
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -78,16 +104,18 @@ class SqliteJournal:
                 rows = (
                     self._connection()
                     .execute(
-                        "SELECT seq, ts_ms, cmd FROM journal WHERE seq > ? ORDER BY seq LIMIT ?",
+                        "SELECT first_seq, last_seq, entries FROM journal WHERE last_seq > ? ORDER BY first_seq LIMIT ?",
                         (after, _READ_CHUNK),
                     )
                     .fetchall()
                 )
-            for seq, ts_ms, cmd in rows:
-                yield JournalEntry(seq, ts_ms, cmd)
+            for first_seq, last_seq, blob in rows:
+                for entry in _split(first_seq, last_seq, bytes(blob)):
+                    if entry.seq > seq_exclusive:
+                        yield entry
             if len(rows) < _READ_CHUNK:
                 return
-            after = rows[-1][0]
+            after = rows[-1][1]
 
     def last_seq(self) -> int:
         with self._lock:
