@@ -89,8 +89,8 @@ dts = st.one_of(st.just(0), st.integers(1, 2_000), st.integers(4_000, 8_000))
 acct_idx = st.integers(0, 3)
 mkt_idx = st.integers(0, 1)
 pick = st.tuples(st.sampled_from(["open", "mine", "any"]), st.integers(0, 30))
-sizes = st.one_of(st.sampled_from([100, 200, 500, 1_000]), st.integers(1, 6_000))
-VARIANTS = ["plain"] * 6 + ["persist"] * 2 + ["profit", "payout", "moc", "bsp", "bad_price"]
+sizes = st.one_of(st.sampled_from([100, 200, 500, 1_000, 2_000]), st.integers(1, 6_000))
+VARIANTS = ["plain"] * 10 + ["persist"] * 3 + ["profit", "payout", "moc", "bsp", "bad_price"]
 FOK_VARIANTS = ["fok", "fok_min"]
 
 cancel_op = st.tuples(st.just("cancel"), dts, acct_idx, mkt_idx,
@@ -108,7 +108,7 @@ remove_op = st.tuples(st.just("remove"), dts, mkt_idx, st.integers(0, 3),
                       st.sampled_from([None, 0, 1_000, 2_300]), st.sampled_from([None, 200, 2_300]))
 settle_op = st.tuples(st.just("settle"), dts, mkt_idx, st.lists(st.integers(0, 3), min_size=0, max_size=2),
                       st.booleans())
-market_op = st.tuples(st.sampled_from(["void", "unsettle", "unsettle", "close"]), dts, mkt_idx)
+market_op = st.tuples(st.sampled_from(["void", "unsettle", "unsettle", "unsettle", "close"]), dts, mkt_idx)
 advance_op = st.tuples(st.just("advance"), dts)
 
 
@@ -117,27 +117,35 @@ def operations(fok: bool) -> st.SearchStrategy[tuple[Any, ...]]:
     instruction = st.tuples(
         st.integers(0, 3),  # runner index
         st.sampled_from([BACK, LAY]),
-        st.integers(-4, 4),  # ticks from the mid price
+        st.integers(-3, 3),  # ticks from the mid price
         sizes,
         st.sampled_from(VARIANTS + FOK_VARIANTS if fok else VARIANTS),
     )
+    # batches are atomic: mostly valid instructions in them, so that some succeed
+    batch_instruction = st.tuples(
+        st.integers(0, 3), st.sampled_from([BACK, LAY]), st.integers(-3, 3),
+        st.sampled_from([100, 200, 500, 1_000, 2_000]), st.sampled_from(["plain", "plain", "persist"]),
+    )
     place_op = st.tuples(
         st.just("place"), dts, acct_idx, mkt_idx,
-        st.one_of(st.lists(instruction, min_size=1, max_size=1), st.lists(instruction, min_size=2, max_size=4)),
+        st.one_of(st.lists(instruction, min_size=1, max_size=1),
+                  st.lists(batch_instruction, min_size=2, max_size=4),
+                  st.lists(instruction, min_size=2, max_size=3)),
         st.sampled_from([None, None, None, "current"]),  # marketVersion
         st.sampled_from([None] * 6 + ["r1", "r2"]),  # customerRef
     )
-    return st.one_of(
-        place_op, place_op, place_op, place_op, place_op, place_op,
-        cancel_op, cancel_op, replace_op, update_op,
-        funds_op, status_op, status_op, inplay_op, remove_op, settle_op, market_op, advance_op, advance_op,
-    )
+    weighted = [
+        *[place_op] * 16, *[cancel_op] * 3, *[replace_op] * 2, update_op, funds_op, status_op, status_op,
+        inplay_op, remove_op, settle_op, market_op, advance_op, advance_op,
+    ]
+    # one_of would treat the repeated strategies as one: pick a branch by index instead
+    return st.sampled_from(range(len(weighted))).flatmap(lambda i: weighted[i])
 
 
 @st.composite
-def scenarios(draw: st.DrawFn, min_ops: int = 1, max_ops: int = 40, fok: bool = False) -> Scenario:
+def scenarios(draw: st.DrawFn, min_ops: int = 10, max_ops: int = 60, fok: bool = False) -> Scenario:
     n = draw(st.integers(2, 4))
-    funds = tuple(draw(st.sampled_from([0, 500, 2_000, 10_000, 100_000])) for _ in range(n))
+    funds = tuple(draw(st.sampled_from([0, 2_000, 10_000, 100_000, 100_000])) for _ in range(n))
     return Scenario(
         funds=funds,
         second_market=draw(st.booleans()),

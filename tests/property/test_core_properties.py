@@ -28,7 +28,6 @@ from backlay.core.commands import (
     PlaceOrders,
     RunnerDefinition,
     SetMarketStatus,
-    TurnInPlay,
 )
 from backlay.core.exchange import Exchange
 
@@ -47,8 +46,8 @@ from .strategies import (
 
 COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
 
-# A PERSIST bet waiting for the in-play bet delay when a material suspension happens (see
-# test_every_pending_order_is_waiting_for_its_delay).
+# A PERSIST bet waiting for the in-play bet delay when a material suspension happens (it once stayed
+# PENDING for ever).
 ORPHAN_PENDING = Scenario(
     funds=(100_000, 100_000), second_market=False, bsp=False, passive=False,
     ops=(
@@ -74,38 +73,24 @@ def _checked_step(ex: Exchange, cmd: Command, ts: int) -> Any:
     result, _ = ex.apply(cmd, ts)
     ex.check_invariants()
     check_books(ex)
+    check_pending(ex)
     check_matches(ex)
     return result
 
 
 @settings(max_examples=250, **COMMON)
 @given(scenarios())
+@example(ORPHAN_PENDING)
 def test_invariants_hold_after_every_command(scn: Scenario) -> None:
     """Money conserved (balances + commission = deposits - withdrawals; 001:L1063-1124 commission,
     003:L9923-9929 settlement), uncrossed books and resting orders = EXECUTABLE LIMIT orders
     (003:L9654-9669), size = matched + remaining + lapsed + cancelled + voided (003:L11861-11870),
-    exposure >= 0 and consistent; and every match pairs a back and a lay of equal size and price, so
-    the back's win equals the lay's liability (003:L11875-11891)."""
+    exposure >= 0 and consistent; a PENDING order is one still waiting for its bet delay
+    (003:L11586-11590, 003:L6851-6852); and every match pairs a back and a lay of equal size and price,
+    so the back's win equals the lay's liability (003:L11875-11891)."""
     ex, _ = run_scenario(scn, _checked_step)
     ex.check_invariants()
     check_matches(ex)
-
-
-@pytest.mark.xfail(strict=True, reason="core bug: a material suspension (or removal/close) drops the market's "
-                                       "delayed placements, a PENDING PERSIST bet stays PENDING forever")
-@settings(max_examples=150, derandomize=True, **COMMON)
-@given(scenarios())
-@example(ORPHAN_PENDING)
-def test_every_pending_order_is_waiting_for_its_delay(scn: Scenario) -> None:
-    """003:L11586-11590, 003:L6851-6852: a bet held for the in-play bet delay is submitted or lapsed when
-    the delay ends, so a PENDING order is always one that is still waiting."""
-
-    def step(ex: Exchange, cmd: Command, ts: int) -> Any:
-        result, _ = ex.apply(cmd, ts)
-        check_pending(ex)
-        return result
-
-    run_scenario(scn, step)
 
 
 # FILL_OR_KILL placements are drawn only here: a FOK order that is not filled in full crashes the core.
@@ -281,19 +266,3 @@ def test_regression_unfilled_fill_or_kill_leaves_the_resting_orders_alone() -> N
     _place(ex, "a", BACK, 100, 1_000, time_in_force=codes.FILL_OR_KILL)
     assert ex.markets["1.1"].runners[(1, 0)].book.available_to_lay() == [(300, 500)]
     ex.check_invariants()
-
-
-@pytest.mark.xfail(strict=True, reason="core bug: a material suspension drops the delayed placement; the PENDING "
-                                       "PERSIST bet is never submitted nor lapsed")
-def test_regression_material_suspension_orphans_a_pending_persist_bet() -> None:
-    """003:L11586-11590, 003:L6851-6852: after the delay a bet is matched or lapsed (MKT_SUSPENDED)."""
-    ex = _one_market(100_000)
-    ex.apply(TurnInPlay(market_id="1.1", bet_delay_s=5), 1_000)
-    result, _ = ex.apply(PlaceOrders(account_id="a", market_id="1.1", instructions=[PlaceInstruction(
-        order_type=codes.LIMIT, selection_id=1, side=BACK,
-        limit=LimitOrder(price_h=300, size_minor=500, persistence=codes.PERSIST))]), 2_000)
-    bet_id = result.instruction_reports[0].bet_id
-    ex.apply(SetMarketStatus(market_id="1.1", status=codes.SUSPENDED, material=True), 3_000)
-    ex.apply(SetMarketStatus(market_id="1.1", status=codes.OPEN), 4_000)
-    ex.apply(AdvanceTime(), 10_000)
-    assert ex.orders[bet_id].status != codes.PENDING

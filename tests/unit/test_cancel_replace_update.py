@@ -313,8 +313,6 @@ def test_replace_keeps_customer_order_ref_and_strategy_ref() -> None:
     ex.check_invariants()
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: replaceOrders gives every new bet the customerStrategyRef "
-                                       "of the first replaced order")
 def test_replace_keeps_each_orders_strategy_ref() -> None:
     """003:L10624-10629, 003:L12425-12427 (notes 2.11): each replacement inherits its own original's
     customerStrategyRef, also when one call replaces bets of different strategies."""
@@ -388,9 +386,6 @@ def test_replacement_without_funds_is_cancelled_not_placed() -> None:
     ex.check_invariants()
 
 
-@pytest.mark.xfail(strict=True, reason="core deviation: an off-ladder newPrice fails the instruction with "
-                                       "INVALID_ODDS before cancelling; 003:L11174-11177 cancels first, then "
-                                       "the failed place gives CANCELLED_NOT_PLACED")
 def test_replacement_at_off_ladder_price_is_cancelled_not_placed() -> None:
     """003:L11174-11177, 003:L9878, 003:L9865: the cancel is completed first; the new bet at an
     off-ladder price cannot be placed -> CANCELLED_NOT_PLACED (place report INVALID_ODDS), and the

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import pytest
 from helpers import (
     BACK,
     LAY,
@@ -77,8 +76,8 @@ def test_available_is_balance_minus_exposure() -> None:
 
 
 def test_matched_back_and_unmatched_lay_at_same_price_exposure_10() -> None:
-    """notes 5.3 (worst case over outcomes, unmatched bets counted as matched or not, whichever is
-    worse): back 10 @ 3 on A matched, then lay 10 @ 3 on A unmatched: if A wins 20 - 20 or 20 - 0,
+    """003:L9775-9776, 003:L12355-12358, notes 5.3 (worst case over outcomes, unmatched bets counted
+    as matched or not, whichever is worse): back 10 @ 3 on A matched, then lay 10 @ 3 on A unmatched: if A wins 20 - 20 or 20 - 0,
     if A loses -10 + 10 or -10 -> exposure 10 (the lay cannot make it worse)."""
     ex = make_exchange()
     rest(ex, "bob", SEL_A, LAY, 300, 1000)
@@ -93,7 +92,7 @@ def test_matched_back_and_unmatched_lay_at_same_price_exposure_10() -> None:
 
 
 def test_unmatched_back_and_lay_on_one_runner_worst_case() -> None:
-    """notes 5.3: back 10 @ 4 and lay 10 @ 3 on A, both unmatched: A wins -> the lay alone may be
+    """003:L9775-9776, 003:L12355-12358, notes 5.3: back 10 @ 4 and lay 10 @ 3 on A, both unmatched: A wins -> the lay alone may be
     matched (-20); A loses -> the back alone (-10): exposure 20."""
     ex = make_exchange()
     r = place_many(ex, "alice", [limit_ins(SEL_A, BACK, 400, 1000), limit_ins(SEL_A, LAY, 300, 1000)])
@@ -103,7 +102,7 @@ def test_unmatched_back_and_lay_on_one_runner_worst_case() -> None:
 
 
 def test_exposure_is_worst_outcome_across_runners() -> None:
-    """notes 5.3 (worst case over all outcomes of a one-winner market): lays of 10 @ 3 on A and on B
+    """003:L9775-9776, notes 5.3 (worst case over all outcomes of a one-winner market): lays of 10 @ 3 on A and on B
     cannot both lose -> exposure 20, not 40; backs of 10 on A and on B lose together when C wins
     -> 20."""
     ex = make_exchange()
@@ -117,7 +116,7 @@ def test_exposure_is_worst_outcome_across_runners() -> None:
 
 
 def test_exposure_sums_over_markets() -> None:
-    """notes 5.3: an account's exposure (and available to bet) adds up its markets."""
+    """003:L9775-9776, notes 5.3: an account's exposure (and available to bet) adds up its markets."""
     ex = make_exchange()
     add_market(ex, "1.200")
     rest(ex, "alice", SEL_A, BACK, 300, 1000)
@@ -181,8 +180,6 @@ def test_insufficient_funds_rejects_the_whole_batch() -> None:
     ex.check_invariants()
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: an INSUFFICIENT_FUNDS rejection leaves an empty Position and "
-                                       "zero P&L entries behind, so the state fingerprint changes")
 def test_insufficient_funds_rejection_changes_nothing() -> None:
     """003:L10601-10603 (atomic; exchange.py: "a rejection is a result that changes nothing"): the
     whole state, fingerprint included, is as before a rejected placement."""

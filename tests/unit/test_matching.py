@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 
-import pytest
 from helpers import (
     BACK,
     LAY,
@@ -257,8 +256,6 @@ def test_fok_lay_vwap_mirror() -> None:
     ex.check_invariants()
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: killing a FOK remainder 'reduces' a book level the order "
-                                       "never joined (KeyError when the level is empty)")
 def test_fok_killed_when_vwap_would_fall_below_limit() -> None:
     """003:L10825-10831, 003:L10833-10842, 003:L9664-9668: only 6 @ 5.4 and 4 @ 5.3 for a FOK back of
     10 @ 5.4 (VWAP 5.36): killed: SUCCESS, betId, sizeMatched 0, order EXPIRED, size lapsed; the
@@ -279,8 +276,6 @@ def test_fok_killed_when_vwap_would_fall_below_limit() -> None:
     ex.check_invariants()
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: killing a FOK remainder reduces another order's book level "
-                                       "at the same tick (book total drops, invariants fail)")
 def test_killed_fok_does_not_touch_same_price_resting_orders() -> None:
     """003:L10827-10828: a killed FOK is cancelled immediately and never joins the book, so the resting
     backs at its price are unchanged."""
@@ -293,8 +288,6 @@ def test_killed_fok_does_not_touch_same_price_resting_orders() -> None:
     ex.check_invariants()
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: lapsing a partially filled FOK remainder reduces a book "
-                                       "level the order never joined (KeyError)")
 def test_fok_min_fill_partial_fill() -> None:
     """003:L10826-10828, 003:L10843-10852: FOK size 5 minFillSize 3 with 3.44 available @ 21 matches
     3.44; the unmatched rest is cancelled at once: EXECUTION_COMPLETE, remainder lapsed."""
@@ -310,8 +303,6 @@ def test_fok_min_fill_partial_fill() -> None:
     ex.check_invariants()
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: killing a FOK remainder reduces a book level the order "
-                                       "never joined (KeyError)")
 def test_fok_min_fill_not_reached_is_killed() -> None:
     """003:L10825-10828: with less than minFillSize available the FOK is killed (EXPIRED, nothing
     matched)."""
@@ -416,8 +407,6 @@ def test_bet_target_with_empty_book_rests_whole_target() -> None:
     ex.check_invariants()
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: a betTargetType order with FILL_OR_KILL ignores the time in "
-                                       "force and rests its unmatched remainder in the book")
 def test_bet_target_with_fill_or_kill_never_rests() -> None:
     """003:L12335-12337 (betTargetType with FILL_OR_KILL is a valid order), 003:L9940-9941,
     003:L10827-10828: a FOK order that cannot be filled is cancelled at once; nothing rests."""

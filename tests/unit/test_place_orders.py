@@ -317,7 +317,6 @@ def test_customer_strategy_ref_is_stored_and_empty_is_null() -> None:
     r = place_many(ex, "alice", [limit_ins(SEL_A, BACK, 300, 200), limit_ins(SEL_B, BACK, 300, 200)],
                    customer_strategy_ref="strat-1")
     assert all(order(ex, ir.bet_id).customer_strategy_ref == "strat-1" for ir in r.instruction_reports)
-    r = place(ex, "alice", SEL_A, BACK, 300, 200)
     r = place_many(ex, "alice", [limit_ins(SEL_C, BACK, 300, 200)], customer_strategy_ref="")
     assert order(ex, placed_id(r)).customer_strategy_ref is None
     ex.check_invariants()

@@ -45,12 +45,14 @@ class BookSide:
             insort(self.ticks, order.tick)
         level.orders.append(order)
         level.total_minor += order.remaining_minor
+        order.in_book = True
 
     def reduce(self, order: Order, by_minor: int) -> None:
         """The order's remaining size went down by `by_minor` outside matching (cancel, lapse)."""
         level = self.levels[order.tick]
         level.total_minor -= by_minor
         if order.remaining_minor == 0:
+            order.in_book = False
             level.dead += 1
             if level.total_minor == 0:
                 self.drop(order.tick)

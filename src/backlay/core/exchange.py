@@ -47,7 +47,7 @@ from .commands import (
 from .events import FundsChanged, MarketChanged, OrderChanged, PlacementCompleted, RunnerChanged
 from .ledger import Ledger, StatementItem
 from .market import Market
-from .matching import MatchContext, fok_plan, match, match_target, target_size_minor
+from .matching import MatchContext, fok_plan, match, match_target, target_met, target_size_minor
 from .money import CURRENCIES, CurrencyParams, lay_liability_reserve_minor
 from .orders import Order
 from .reports import (
@@ -246,7 +246,7 @@ class Exchange:
         """Take `by_minor` off the order's unmatched part (all of it for BSP orders)."""
         if order.order_type == codes.LIMIT or order.remaining_minor:
             by = min(by_minor, order.remaining_minor)
-            in_book = order.order_type == codes.LIMIT and order.status == codes.EXECUTABLE
+            in_book = order.in_book
             order.remaining_minor -= by
             if in_book:
                 market.runners[order.key].book.backs.reduce(order, by) if order.side == BACK else \
@@ -491,32 +491,48 @@ class Exchange:
         """Hold the unmatched worst case of a batch; on INSUFFICIENT_FUNDS undo and return the index of
         the instruction that broke the limit. Matching only ever lowers exposure, so this check
         covers whatever the batch goes on to match."""
+        created = acct.account_id not in market.positions
         pos = market.position(acct.account_id)
         old_market = acct.exposure_by_market.get(market.market_id, 0)
         hold = self._hold
+        existing = [(p.key in pos.win, p.key in pos.lose) for p in prepared]
         for p in prepared:
             hold(pos, p, p.reserve_minor)
         new_market = pos.exposure_minor(market.active_keys)
         if self._over_limit(acct, acct.exposure_minor - old_market + new_market):
-            for p in prepared:
-                hold(pos, p, -p.reserve_minor)
-            # find the first instruction that broke it, for the report
-            culprit = len(prepared) - 1
-            for i, p in enumerate(prepared):
-                hold(pos, p, p.reserve_minor)
-                if self._over_limit(acct, acct.exposure_minor - old_market + pos.exposure_minor(market.active_keys)):
-                    culprit = i
-                    for q in prepared[: i + 1]:
-                        hold(pos, q, -q.reserve_minor)
-                    break
-            else:
-                for p in prepared:
-                    hold(pos, p, -p.reserve_minor)
+            culprit = self._unreserve(market, acct, pos, prepared, old_market, existing)
+            if created:
+                del market.positions[acct.account_id]
             return culprit
         if new_market != old_market:
             acct.set_market_exposure(market.market_id, new_market)
         self._events.append(FundsChanged(acct.account_id))
         return None
+
+    def _unreserve(self, market: Market, acct: Account, pos: Position, prepared: list[Prepared],
+                   old_market: int, existing: list[tuple[bool, bool]]) -> int:
+        """Undo a batch's holds after INSUFFICIENT_FUNDS, leaving the position exactly as it was;
+        returns the index of the first instruction that broke the limit, for the report."""
+        hold = self._hold
+        for p in prepared:
+            hold(pos, p, -p.reserve_minor)
+        culprit = len(prepared) - 1
+        for i, p in enumerate(prepared):
+            hold(pos, p, p.reserve_minor)
+            if self._over_limit(acct, acct.exposure_minor - old_market + pos.exposure_minor(market.active_keys)):
+                culprit = i
+                for q in prepared[: i + 1]:
+                    hold(pos, q, -q.reserve_minor)
+                break
+        else:
+            for p in prepared:
+                hold(pos, p, -p.reserve_minor)
+        for p, (in_win, in_lose) in zip(prepared, existing):
+            if not in_win:
+                pos.win.pop(p.key, None)
+            if not in_lose:
+                pos.lose.pop(p.key, None)
+        return culprit
 
     def _new_order(self, market: Market, acct: Account, p: Prepared, strategy_ref: str | None,
                    app_key: str | None, ts_ms: int) -> Order:
@@ -535,7 +551,8 @@ class Exchange:
 
     def _place_prepared(self, market: Market, acct: Account, prepared: list[Prepared], customer_ref: str | None,
                         strategy_ref: str | None, app_key: str | None, market_version: int | None,
-                        async_: bool, ts_ms: int) -> PlaceExecutionReport:
+                        async_: bool, ts_ms: int,
+                        strategy_refs: list[str | None] | None = None) -> PlaceExecutionReport:
         """Funds, version, delay, then execution of an already validated batch (atomic)."""
         culprit = self._reserve_batch(market, acct, prepared)
         if culprit is not None:
@@ -547,11 +564,11 @@ class Exchange:
             return PlaceExecutionReport(status=codes.FAILURE, error_code=ExecErr.INSUFFICIENT_FUNDS,
                                         market_id=market.market_id, customer_ref=customer_ref,
                                         instruction_reports=reports)
-        orders = [self._new_order(market, acct, p, strategy_ref, app_key, ts_ms) for p in prepared]
+        refs = strategy_refs if strategy_refs is not None else [strategy_ref] * len(prepared)
+        orders = [self._new_order(market, acct, p, ref, app_key, ts_ms) for p, ref in zip(prepared, refs)]
         if market_version is not None and market_version < market.min_version:
             # placed against a version older than the last material change: lapsed, with bet ids (003:L10898-10909)
             for order in orders:
-                order.status = codes.PENDING  # never booked: lapse without touching the book
                 self._lapse_or_cancel(market, order, order.remaining_minor, ts_ms, lapse=True,
                                       reason=codes.Lapse.MKT_VERSION)
             self._refresh_exposure(market, acct.account_id)
@@ -641,13 +658,21 @@ class Exchange:
             book = runner.book
             makers: list[Order] = []
             if p.target_type is not None:
-                left = match_target(ctx, market, book, order, p.target_type, p.target_minor, ts_ms, makers)
-                rest = target_size_minor(p.target_type, left, order.price_h) if left else 0
-                order.remaining_minor = rest
-                order.size_minor = order.matched_minor + rest
-                order.status = codes.EXECUTABLE if rest else codes.EXECUTION_COMPLETE
-                market.positions[order.account_id].reserve(
-                    order, unmatched_reserve_minor(order, rest, market.is_line))
+                fok = p.time_in_force is not None
+                if fok and not target_met(book, order, p.target_type, p.target_minor):
+                    # killed: nothing matches; the order is the target's size at its limit, lapsed
+                    order.size_minor = order.remaining_minor = target_size_minor(
+                        p.target_type, p.target_minor, order.price_h)
+                    self._lapse_or_cancel(market, order, order.remaining_minor, ts_ms, lapse=True)
+                    order.status = codes.EXPIRED
+                else:
+                    left = match_target(ctx, market, book, order, p.target_type, p.target_minor, ts_ms, makers)
+                    rest = target_size_minor(p.target_type, left, order.price_h) if left and not fok else 0
+                    order.remaining_minor = rest
+                    order.size_minor = order.matched_minor + rest
+                    order.status = codes.EXECUTABLE if rest else codes.EXECUTION_COMPLETE
+                    market.positions[order.account_id].reserve(
+                        order, unmatched_reserve_minor(order, rest, market.is_line))
             elif p.time_in_force is not None:
                 total, worst_tick = fok_plan(book, p.side, p.price_h, order.size_minor, not market.is_line)
                 needed = p.min_fill_minor if p.min_fill_minor is not None else order.size_minor
@@ -829,11 +854,8 @@ class Exchange:
             loc = order is not None and order.order_type == codes.LIMIT_ON_CLOSE
             error = self._loc_edit_error(order, cmd.account_id, market, ins.new_price_h) if loc else \
                 self._bet_error(order, cmd.account_id, market)
-            if error is None and order is not None:
-                if market.ladder.tick(ins.new_price_h) is None:
-                    error = InstrErr.INVALID_ODDS
-                elif ins.new_price_h == order.price_h:
-                    error = InstrErr.NO_ACTION_REQUIRED
+            if error is None and order is not None and ins.new_price_h == order.price_h:
+                error = InstrErr.NO_ACTION_REQUIRED
             if error is not None or order is None:
                 reports.append(ReplaceInstructionReport(status=codes.FAILURE, error_code=error))
                 continue
@@ -863,12 +885,12 @@ class Exchange:
         if to_place:
             self._refresh_exposure(market, cmd.account_id)
             # 2. place phase, atomic
-            strategy_ref = to_place[0][2].customer_strategy_ref
             prepared, errors = self._prepare(market, [t[1] for t in to_place])
             place_report: PlaceExecutionReport | None = None
             if not errors:
-                place_report = self._place_prepared(market, acct, prepared, None, strategy_ref, cmd.source_app_key,
-                                                    cmd.market_version, cmd.async_, ts_ms)
+                place_report = self._place_prepared(market, acct, prepared, None, None, cmd.source_app_key,
+                                                    cmd.market_version, cmd.async_, ts_ms,
+                                                    strategy_refs=[t[2].customer_strategy_ref for t in to_place])
             for j, (ri, new_ins, _) in enumerate(to_place):
                 if place_report is not None and place_report.status == codes.SUCCESS:
                     placed = place_report.instruction_reports[j]
@@ -1120,6 +1142,7 @@ class Exchange:
         level = side.levels[order.tick]
         level.orders.remove(order)
         level.total_minor -= order.remaining_minor
+        order.in_book = False
         if level.total_minor == 0:
             side.drop(order.tick)
         self._events.append(RunnerChanged(market.market_id, order.selection_id, order.handicap_h))

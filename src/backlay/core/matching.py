@@ -93,6 +93,7 @@ def match(
             makers_out.append(maker)
             took += size
             if maker.remaining_minor == 0:
+                maker.in_book = False
                 orders.popleft()
         level.total_minor -= took
         matched += took
@@ -161,6 +162,29 @@ def target_value_minor(target_type: str, size_minor: int, price_h: int) -> int:
     if target_type == codes.BACKERS_PROFIT:
         return div_ceil(size_minor * (price_h - 100), 100)
     return div_ceil(size_minor * price_h, 100)
+
+
+def target_met(book: RunnerBook, taker: Order, target_type: str, target_minor: int) -> bool:
+    """Whether the book at or better than the taker's limit can meet its whole target: FILL_OR_KILL
+    with a bet target fills the target or nothing (minFillSize is ignored then, 003:L12335-12337).
+    Mirrors match_target's arithmetic without changing anything; a leftover too small to stake even
+    one minor unit at the limit counts as met."""
+    is_back = taker.side == codes.BACK
+    side: BookSide = book.lays if is_back else book.backs
+    ticks = list(reversed(side.ticks)) if is_back else list(side.ticks)
+    remaining = target_minor
+    for tick in ticks:
+        if (tick < taker.tick) if is_back else (tick > taker.tick):
+            break
+        level = side.levels[tick]
+        want = target_size_minor(target_type, remaining, level.price_h)
+        if want <= 0:
+            break
+        got = min(want, level.total_minor)
+        remaining -= target_value_minor(target_type, got, level.price_h)
+        if got < want:
+            break
+    return remaining <= 0 or target_size_minor(target_type, remaining, taker.price_h) == 0
 
 
 def match_target(

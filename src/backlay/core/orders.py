@@ -29,6 +29,7 @@ ORDER_FIELDS = (
         "customer_strategy_ref",
         "fragments",
         "handicap_h",
+        "in_book",
         "key",
         "lapse_reason",
         "lapsed_minor",
@@ -108,6 +109,7 @@ class Order:
         self.source_app_key: str | None = None
         self.reserved_minor = 0  # what the unmatched part currently holds back from the account
         self.price_reduced = False
+        self.in_book = False  # resting in its runner's book with something unmatched
 
     def avg_price_matched_h(self) -> float:
         """Average matched price in hundredths (voided fragments excluded, 003:L11848-11851)."""
