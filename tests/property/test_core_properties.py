@@ -11,7 +11,6 @@ from __future__ import annotations
 import pickle
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, example, given, settings
 
 from backlay.core import codes
@@ -66,6 +65,13 @@ INSUFFICIENT = Scenario(
 )
 
 
+# A FILL_OR_KILL order with nothing to match (its kill once reduced a book level it was never in).
+FOK_UNFILLED = Scenario(
+    funds=(100_000, 100_000), second_market=False, bsp=False, passive=False,
+    ops=(("place", 0, 0, 0, [(0, BACK, 0, 100, "fok")], None, None),),
+)
+
+
 # --- 1 and 2: invariants after every command -------------------------------------------------------
 
 
@@ -78,9 +84,10 @@ def _checked_step(ex: Exchange, cmd: Command, ts: int) -> Any:
     return result
 
 
-@settings(max_examples=250, **COMMON)
+@settings(max_examples=1000, **COMMON)
 @given(scenarios())
 @example(ORPHAN_PENDING)
+@example(FOK_UNFILLED)
 def test_invariants_hold_after_every_command(scn: Scenario) -> None:
     """Money conserved (balances + commission = deposits - withdrawals; 001:L1063-1124 commission,
     003:L9923-9929 settlement), uncrossed books and resting orders = EXECUTABLE LIMIT orders
@@ -93,29 +100,10 @@ def test_invariants_hold_after_every_command(scn: Scenario) -> None:
     check_matches(ex)
 
 
-# FILL_OR_KILL placements are drawn only here: a FOK order that is not filled in full crashes the core.
-FOK_UNFILLED = Scenario(
-    funds=(100_000, 100_000), second_market=False, bsp=False, passive=False,
-    ops=(("place", 0, 0, 0, [(0, BACK, 0, 100, "fok")], None, None),),
-)
-
-
-@pytest.mark.xfail(strict=True, reason="core bug: killing the unfilled part of a FILL_OR_KILL order reduces a book "
-                                       "level the order was never added to (KeyError, or a corrupted level)")
-@settings(max_examples=100, derandomize=True, **COMMON)
-@given(scenarios(fok=True))
-@example(FOK_UNFILLED)
-def test_invariants_hold_with_fill_or_kill_orders(scn: Scenario) -> None:
-    """003:L10824-10852 FILL_OR_KILL: what cannot be matched at once is killed (lapsed), never rested;
-    the invariants of test_invariants_hold_after_every_command hold with FOK orders in the mix."""
-    ex, _ = run_scenario(scn, _checked_step)
-    check_matches(ex)
-
-
 # --- 3: deterministic replay, pickling -------------------------------------------------------------
 
 
-@settings(max_examples=120, **COMMON)
+@settings(max_examples=400, **COMMON)
 @given(scenarios(min_ops=2))
 def test_replay_and_pickle_are_deterministic(scn: Scenario) -> None:
     """The core is pure (exchange.py docstring; journal replay): the same commands at the same times
@@ -149,44 +137,31 @@ def test_replay_and_pickle_are_deterministic(scn: Scenario) -> None:
 # --- 4: rejections change nothing ------------------------------------------------------------------
 
 
-def _rejection_step(normalise_positions: bool) -> Any:
+@settings(max_examples=600, **COMMON)
+@given(scenarios())
+@example(INSUFFICIENT)
+def test_rejected_commands_change_nothing(scn: Scenario) -> None:
+    """exchange.py: 'A rejection is a result that changes nothing' (003:L9736-9739 placeOrders is atomic;
+    003:L10898-10909 only a version lapse allocates a bet id on failure): the fingerprint is the same
+    before and after, compared at the same clock and after the customerRef window housekeeping."""
+
     def step(ex: Exchange, cmd: Command, ts: int) -> Any:
         now = max(ts, ex.now_ms)
         due = ex.next_due_ms()
         # a delayed placement that falls due runs before the command: that is a legitimate change
-        before = state_key(ex, now, normalise_positions) if due is None or due > now else None
+        before = state_key(ex, now) if due is None or due > now else None
         result, _ = ex.apply(cmd, ts)
         if before is not None and is_rejection(result):
-            assert state_key(ex, ex.now_ms, normalise_positions) == before, (cmd, result)
+            assert state_key(ex, ex.now_ms) == before, (cmd, result)
         return result
 
-    return step
-
-
-@settings(max_examples=200, **COMMON)
-@given(scenarios())
-def test_rejected_commands_change_nothing(scn: Scenario) -> None:
-    """exchange.py: 'A rejection is a result that changes nothing' (003:L9736-9739 placeOrders is atomic;
-    003:L10898-10909 only a version lapse allocates a bet id on failure). Compared at the same clock,
-    after the customerRef window housekeeping, ignoring empty position entries (see the strict test)."""
-    run_scenario(scn, _rejection_step(normalise_positions=True))
-
-
-@pytest.mark.xfail(strict=True, reason="core bug: an INSUFFICIENT_FUNDS placement leaves an empty Position / zero "
-                                       "win-lose entries behind, so the fingerprint changes")
-@settings(max_examples=100, derandomize=True, **COMMON)
-@given(scenarios())
-@example(INSUFFICIENT)
-def test_rejected_commands_leave_the_fingerprint_unchanged(scn: Scenario) -> None:
-    """exchange.py: 'A rejection is a result that changes nothing': the fingerprint (at the same clock)
-    is the same before and after a rejected command."""
-    run_scenario(scn, _rejection_step(normalise_positions=False))
+    run_scenario(scn, step)
 
 
 # --- 5: available to bet ---------------------------------------------------------------------------
 
 
-@settings(max_examples=200, **COMMON)
+@settings(max_examples=600, **COMMON)
 @given(scenarios())
 def test_successful_placement_never_overdraws(scn: Scenario) -> None:
     """003:L9783-9786 INSUFFICIENT_FUNDS, inventory 5.3: a placement (or replacement) is accepted only if
@@ -210,7 +185,7 @@ def test_successful_placement_never_overdraws(scn: Scenario) -> None:
     run_scenario(scn, step)
 
 
-# --- explicit regressions of the property failures -------------------------------------------------
+# --- explicit regressions of failures the properties found (fixed in the core since) -------------------------------------------------
 
 
 def _one_market(funds: int) -> Exchange:
@@ -224,8 +199,6 @@ def _one_market(funds: int) -> Exchange:
     return ex
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: _reserve_batch creates the Position and leaves zero entries "
-                                       "when it refuses the batch for INSUFFICIENT_FUNDS")
 def test_regression_insufficient_funds_leaves_no_trace() -> None:
     """exchange.py 'A rejection is a result that changes nothing' (003:L9783-9786 INSUFFICIENT_FUNDS)."""
     ex = _one_market(500)
@@ -243,8 +216,6 @@ def _place(ex: Exchange, account: str, side: int, size: int, ts: int, **limit: A
     return result
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: an unfilled FILL_OR_KILL order is 'lapsed' out of a book it was "
-                                       "never added to: KeyError in BookSide.reduce")
 def test_regression_unfilled_fill_or_kill_on_an_empty_book() -> None:
     """003:L10824-10852: a FOK back with nothing to match is killed: EXPIRED, sizeLapsed = size."""
     ex = _one_market(10_000)
@@ -254,8 +225,6 @@ def test_regression_unfilled_fill_or_kill_on_an_empty_book() -> None:
     ex.check_invariants()
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: an unfilled FILL_OR_KILL order's size is taken off the resting "
-                                       "level at its price (level total no longer matches its orders)")
 def test_regression_unfilled_fill_or_kill_leaves_the_resting_orders_alone() -> None:
     """003:L10824-10852: a killed FOK order never rests, and the orders resting at its price keep their
     size (here: a 5.00 back at 3.0 and a FOK back of 1.00 at 3.0 with no lay to match)."""

@@ -179,11 +179,9 @@ def target_met(book: RunnerBook, taker: Order, target_type: str, target_minor: i
         level = side.levels[tick]
         want = target_size_minor(target_type, remaining, level.price_h)
         if want <= 0:
-            break
+            return True
         got = min(want, level.total_minor)
         remaining -= target_value_minor(target_type, got, level.price_h)
-        if got < want:
-            break
     return remaining <= 0 or target_size_minor(target_type, remaining, taker.price_h) == 0
 
 
@@ -210,14 +208,15 @@ def match_target(
         price_h = side.levels[tick].price_h
         want = target_size_minor(target_type, remaining_target, price_h)
         if want <= 0:
-            break
-        # give the taker enough unmatched size to take `want` at this level
+            # what is left of the target is less than one minor unit of stake at the best price on
+            # offer: it is met as closely as the currency allows (resting it would cross the book)
+            return 0
+        # give the taker enough unmatched size to take `want` at this level; a level that runs out
+        # is gone, and the loop moves on to the next
         taker.remaining_minor += want
         taker.size_minor += want
         got = match(ctx, market, book, taker, tick, want, ts_ms, makers_out)
         taker.remaining_minor -= want - got
         taker.size_minor -= want - got
         remaining_target -= target_value_minor(target_type, got, price_h)
-        if got < want:
-            break
     return max(remaining_target, 0)

@@ -5,18 +5,30 @@ Invariant: size = matched + remaining + lapsed + cancelled + voided (voids come 
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from . import codes
 
 
-class Fragment(NamedTuple):
-    """One matched piece of an order. `price_h` may be off-ladder after a Rule 4 reduction."""
+class Fragment:
+    """One matched piece of an order. `price_h` may be off-ladder after a Rule 4 reduction.
+    A plain class rather than a NamedTuple: compiled, it is built without running Python code."""
 
-    match_id: int
-    price_h: int
-    size_minor: int
-    matched_ms: int
+    __slots__ = ("match_id", "matched_ms", "price_h", "size_minor")
+
+    def __init__(self, match_id: int, price_h: int, size_minor: int, matched_ms: int) -> None:
+        self.match_id = match_id
+        self.price_h = price_h
+        self.size_minor = size_minor
+        self.matched_ms = matched_ms
+
+    def __repr__(self) -> str:  # part of Exchange.fingerprint(): no addresses
+        return f"Fragment({self.match_id}, {self.price_h}, {self.size_minor}, {self.matched_ms})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Fragment) and (self.match_id, self.price_h, self.size_minor, self.matched_ms) == (
+            other.match_id, other.price_h, other.size_minor, other.matched_ms)
+
+    def __hash__(self) -> int:
+        return hash((self.match_id, self.price_h, self.size_minor, self.matched_ms))
 
 
 ORDER_FIELDS = (

@@ -1,5 +1,7 @@
 """Results of commands: the execution reports of 003:L12291-12486 in core units, and admin results.
 
+Reports never form reference cycles, so they are not tracked by the garbage collector (gc=False).
+
 The API edge turns these into wire structs (betId as a string, prices and sizes as decimals)."""
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import msgspec
 from .commands import CancelInstruction, PlaceInstruction, UpdateInstruction
 
 
-class PlaceInstructionReport(msgspec.Struct, kw_only=True):
+class PlaceInstructionReport(msgspec.Struct, kw_only=True, gc=False):
     status: str
     instruction: PlaceInstruction
     error_code: str | None = None
@@ -22,7 +24,7 @@ class PlaceInstructionReport(msgspec.Struct, kw_only=True):
     matched_value: int | None = None  # sum(size_minor * price_h): average price = value / size / 100
 
 
-class PlaceExecutionReport(msgspec.Struct, kw_only=True):
+class PlaceExecutionReport(msgspec.Struct, kw_only=True, gc=False):
     status: str
     market_id: str
     instruction_reports: list[PlaceInstructionReport]
@@ -33,7 +35,7 @@ class PlaceExecutionReport(msgspec.Struct, kw_only=True):
     delayed_until_ms: int | None = None
 
 
-class CancelInstructionReport(msgspec.Struct, kw_only=True):
+class CancelInstructionReport(msgspec.Struct, kw_only=True, gc=False):
     status: str
     instruction: CancelInstruction
     error_code: str | None = None
@@ -41,7 +43,7 @@ class CancelInstructionReport(msgspec.Struct, kw_only=True):
     cancelled_ms: int | None = None
 
 
-class CancelExecutionReport(msgspec.Struct, kw_only=True):
+class CancelExecutionReport(msgspec.Struct, kw_only=True, gc=False):
     status: str
     market_id: str | None
     instruction_reports: list[CancelInstructionReport]
@@ -49,14 +51,14 @@ class CancelExecutionReport(msgspec.Struct, kw_only=True):
     customer_ref: str | None = None
 
 
-class ReplaceInstructionReport(msgspec.Struct, kw_only=True):
+class ReplaceInstructionReport(msgspec.Struct, kw_only=True, gc=False):
     status: str
     error_code: str | None = None
     cancel_report: CancelInstructionReport | None = None
     place_report: PlaceInstructionReport | None = None
 
 
-class ReplaceExecutionReport(msgspec.Struct, kw_only=True):
+class ReplaceExecutionReport(msgspec.Struct, kw_only=True, gc=False):
     status: str
     market_id: str
     instruction_reports: list[ReplaceInstructionReport]
@@ -64,13 +66,13 @@ class ReplaceExecutionReport(msgspec.Struct, kw_only=True):
     customer_ref: str | None = None
 
 
-class UpdateInstructionReport(msgspec.Struct, kw_only=True):
+class UpdateInstructionReport(msgspec.Struct, kw_only=True, gc=False):
     status: str
     instruction: UpdateInstruction
     error_code: str | None = None
 
 
-class UpdateExecutionReport(msgspec.Struct, kw_only=True):
+class UpdateExecutionReport(msgspec.Struct, kw_only=True, gc=False):
     status: str
     market_id: str
     instruction_reports: list[UpdateInstructionReport]
@@ -78,7 +80,7 @@ class UpdateExecutionReport(msgspec.Struct, kw_only=True):
     customer_ref: str | None = None
 
 
-class AdminResult(msgspec.Struct, kw_only=True):
+class AdminResult(msgspec.Struct, kw_only=True, gc=False):
     ok: bool
     error: str | None = None
     detail: str | None = None
