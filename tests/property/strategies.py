@@ -48,7 +48,7 @@ from backlay.core.commands import (
 )
 from backlay.core.exchange import Exchange
 from backlay.core.ladder import CLASSIC_LADDER
-from backlay.core.money import win_minor
+from backlay.core.money import div_round_half_away, win_minor
 from backlay.core.reports import (
     AdminResult,
     CancelExecutionReport,
@@ -92,6 +92,7 @@ pick = st.tuples(st.sampled_from(["open", "mine", "any"]), st.integers(0, 30))
 sizes = st.one_of(st.sampled_from([100, 200, 500, 1_000, 2_000]), st.integers(1, 6_000))
 VARIANTS = ["plain"] * 10 + ["persist"] * 3 + ["profit", "payout", "moc", "bsp", "bad_price"]
 FOK_VARIANTS = ["fok", "fok_min"]
+TARGET_VARIANTS = ("profit", "payout")
 
 cancel_op = st.tuples(st.just("cancel"), dts, acct_idx, mkt_idx,
                       st.lists(st.tuples(pick, st.one_of(st.none(), st.integers(-1, 800))), min_size=0, max_size=3),
@@ -112,14 +113,16 @@ market_op = st.tuples(st.sampled_from(["void", "unsettle", "unsettle", "unsettle
 advance_op = st.tuples(st.just("advance"), dts)
 
 
-def operations(fok: bool) -> st.SearchStrategy[tuple[Any, ...]]:
-    """One abstract operation; `fok` adds FILL_OR_KILL placements (with and without minFillSize)."""
+def operations(fok: bool, targets: bool) -> st.SearchStrategy[tuple[Any, ...]]:
+    """One abstract operation; `fok` adds FILL_OR_KILL placements (with and without minFillSize),
+    `targets` bet-target placements (BACKERS_PROFIT / PAYOUT)."""
+    variants = [v for v in VARIANTS if targets or v not in TARGET_VARIANTS] + (FOK_VARIANTS if fok else [])
     instruction = st.tuples(
         st.integers(0, 3),  # runner index
         st.sampled_from([BACK, LAY]),
         st.integers(-3, 3),  # ticks from the mid price
         sizes,
-        st.sampled_from(VARIANTS + FOK_VARIANTS if fok else VARIANTS),
+        st.sampled_from(variants),
     )
     # batches are atomic: mostly valid instructions in them, so that some succeed
     batch_instruction = st.tuples(
@@ -143,7 +146,8 @@ def operations(fok: bool) -> st.SearchStrategy[tuple[Any, ...]]:
 
 
 @st.composite
-def scenarios(draw: st.DrawFn, min_ops: int = 10, max_ops: int = 60, fok: bool = True) -> Scenario:
+def scenarios(draw: st.DrawFn, min_ops: int = 10, max_ops: int = 60, fok: bool = True,
+              targets: bool = True) -> Scenario:
     n = draw(st.integers(2, 4))
     funds = tuple(draw(st.sampled_from([0, 2_000, 10_000, 100_000, 100_000])) for _ in range(n))
     return Scenario(
@@ -151,7 +155,7 @@ def scenarios(draw: st.DrawFn, min_ops: int = 10, max_ops: int = 60, fok: bool =
         second_market=draw(st.booleans()),
         bsp=draw(st.booleans()),
         passive=draw(st.booleans()),
-        ops=tuple(draw(st.lists(operations(fok), min_size=min_ops, max_size=max_ops))),
+        ops=tuple(draw(st.lists(operations(fok, targets), min_size=min_ops, max_size=max_ops))),
     )
 
 
@@ -359,6 +363,38 @@ def check_books(ex: Exchange) -> None:
             assert (order.status == codes.EXECUTABLE) == (order.remaining_minor > 0), order.bet_id
     for d in ex.delayed:
         assert d.due_ms > ex.now_ms
+
+
+def market_pnl(ex: Exchange, market_id: str) -> dict[str, tuple[int, int]]:
+    """Per account: (sum of the profits of its SETTLED cleared rows in the market, its commission)."""
+    out: dict[str, tuple[int, int]] = {}
+    for account_id, rows in ex.ledger.cleared.items():
+        profit = sum(r.profit_minor for r in rows if r.market_id == market_id and r.bet_status == codes.SETTLED)
+        commission = ex.ledger.market_commission.get((account_id, market_id), 0)
+        if profit or commission:
+            out[account_id] = (profit, commission)
+    return out
+
+
+def check_settlement_money(ex: Exchange, cmd: Command, ok: bool, before_balances: dict[str, int],
+                           before_pnl: dict[str, tuple[int, int]] | None) -> None:
+    """A settlement moves exactly the settled profits less commission, commission being the market base
+    rate on a positive net (001:L1063-1124); an unsettlement moves exactly the reverse."""
+    if not ok or not isinstance(cmd, SettleMarket | UnsettleMarket):
+        return
+    market = ex.markets[cmd.market_id]
+    rate = market.definition.market_base_rate_bp
+    if isinstance(cmd, SettleMarket):
+        pnl = market_pnl(ex, cmd.market_id)
+        for account_id, acct in ex.accounts.items():
+            profit, commission = pnl.get(account_id, (0, 0))
+            assert commission == (div_round_half_away(profit * rate, 10_000) if profit > 0 else 0)
+            assert acct.balance_minor - before_balances[account_id] == profit - commission, account_id
+    else:
+        assert before_pnl is not None
+        for account_id, acct in ex.accounts.items():
+            profit, commission = before_pnl.get(account_id, (0, 0))
+            assert acct.balance_minor - before_balances[account_id] == commission - profit, account_id
 
 
 def check_pending(ex: Exchange) -> None:

@@ -27,15 +27,19 @@ from backlay.core.commands import (
     PlaceOrders,
     RunnerDefinition,
     SetMarketStatus,
+    UnsettleMarket,
 )
 from backlay.core.exchange import Exchange
+from backlay.core.reports import AdminResult
 
 from .strategies import (
     Scenario,
     check_books,
     check_matches,
     check_pending,
+    check_settlement_money,
     is_rejection,
+    market_pnl,
     replay,
     run_scenario,
     scenarios,
@@ -64,11 +68,21 @@ INSUFFICIENT = Scenario(
     ops=(("place", 0, 0, 0, [(0, BACK, 0, 1_000, "plain")], None, None),),
 )
 
-
 # A FILL_OR_KILL order with nothing to match (its kill once reduced a book level it was never in).
 FOK_UNFILLED = Scenario(
     funds=(100_000, 100_000), second_market=False, bsp=False, passive=False,
     ops=(("place", 0, 0, 0, [(0, BACK, 0, 100, "fok")], None, None),),
+)
+
+# A lay with a BACKERS_PROFIT target whose limit reaches two resting back levels (it once stopped after
+# the first level and rested its remainder across the second: a crossed book).
+TARGET_CROSS = Scenario(
+    funds=(100_000, 100_000), second_market=False, bsp=False, passive=False,
+    ops=(
+        ("place", 0, 0, 0, [(1, BACK, 0, 100, "plain")], None, None),
+        ("place", 0, 0, 0, [(1, BACK, 1, 100, "plain")], None, None),
+        ("place", 0, 1, 0, [(1, LAY, 1, 500, "profit")], None, None),
+    ),
 )
 
 
@@ -76,7 +90,10 @@ FOK_UNFILLED = Scenario(
 
 
 def _checked_step(ex: Exchange, cmd: Command, ts: int) -> Any:
+    balances = {a: acct.balance_minor for a, acct in ex.accounts.items()}
+    pnl = market_pnl(ex, cmd.market_id) if isinstance(cmd, UnsettleMarket) else None
     result, _ = ex.apply(cmd, ts)
+    check_settlement_money(ex, cmd, isinstance(result, AdminResult) and result.ok, balances, pnl)
     ex.check_invariants()
     check_books(ex)
     check_pending(ex)
@@ -88,13 +105,16 @@ def _checked_step(ex: Exchange, cmd: Command, ts: int) -> Any:
 @given(scenarios())
 @example(ORPHAN_PENDING)
 @example(FOK_UNFILLED)
+@example(TARGET_CROSS)
 def test_invariants_hold_after_every_command(scn: Scenario) -> None:
     """Money conserved (balances + commission = deposits - withdrawals; 001:L1063-1124 commission,
     003:L9923-9929 settlement), uncrossed books and resting orders = EXECUTABLE LIMIT orders
     (003:L9654-9669), size = matched + remaining + lapsed + cancelled + voided (003:L11861-11870),
     exposure >= 0 and consistent; a PENDING order is one still waiting for its bet delay
     (003:L11586-11590, 003:L6851-6852); and every match pairs a back and a lay of equal size and price,
-    so the back's win equals the lay's liability (003:L11875-11891)."""
+    so the back's win equals the lay's liability (003:L11875-11891); a settlement pays exactly the
+    settled profits less commission at the base rate on a positive net, and an unsettlement takes
+    exactly that back (001:L1052-1593)."""
     ex, _ = run_scenario(scn, _checked_step)
     ex.check_invariants()
     check_matches(ex)
@@ -164,7 +184,7 @@ def test_rejected_commands_change_nothing(scn: Scenario) -> None:
 @settings(max_examples=600, **COMMON)
 @given(scenarios())
 def test_successful_placement_never_overdraws(scn: Scenario) -> None:
-    """003:L9783-9786 INSUFFICIENT_FUNDS, inventory 5.3: a placement (or replacement) is accepted only if
+    """003:L9775, L9866 INSUFFICIENT_FUNDS, inventory 5.3: a placement (or replacement) is accepted only if
     the account's exposure stays within its balance; other accounts are only matched, which never
     raises exposure. (After an unsettlement an account can already be below zero: then a successful
     order command must not raise its exposure.)"""
@@ -200,7 +220,7 @@ def _one_market(funds: int) -> Exchange:
 
 
 def test_regression_insufficient_funds_leaves_no_trace() -> None:
-    """exchange.py 'A rejection is a result that changes nothing' (003:L9783-9786 INSUFFICIENT_FUNDS)."""
+    """exchange.py 'A rejection is a result that changes nothing' (003:L9775, L9866 INSUFFICIENT_FUNDS)."""
     ex = _one_market(500)
     before = ex.fingerprint()
     result, _ = ex.apply(PlaceOrders(account_id="a", market_id="1.1", instructions=[PlaceInstruction(
@@ -209,10 +229,11 @@ def test_regression_insufficient_funds_leaves_no_trace() -> None:
     assert ex.fingerprint() == before
 
 
-def _place(ex: Exchange, account: str, side: int, size: int, ts: int, **limit: Any) -> Any:
+def _place(ex: Exchange, account: str, side: int, size: int | None, ts: int, price_h: int = 300,
+           **limit: Any) -> Any:
     result, _ = ex.apply(PlaceOrders(account_id=account, market_id="1.1", instructions=[PlaceInstruction(
-        order_type=codes.LIMIT, selection_id=1, side=side, limit=LimitOrder(price_h=300, size_minor=size, **limit))]),
-        ts)
+        order_type=codes.LIMIT, selection_id=1, side=side, limit=LimitOrder(price_h=price_h, size_minor=size,
+                                                                            **limit))]), ts)
     return result
 
 
@@ -234,4 +255,20 @@ def test_regression_unfilled_fill_or_kill_leaves_the_resting_orders_alone() -> N
     _place(ex, "b", BACK, 500, 1_000)
     _place(ex, "a", BACK, 100, 1_000, time_in_force=codes.FILL_OR_KILL)
     assert ex.markets["1.1"].runners[(1, 0)].book.available_to_lay() == [(300, 500)]
+    ex.check_invariants()
+
+
+def test_regression_bet_target_matches_every_level_within_its_limit() -> None:
+    """003:L10910-10943: a lay with a BACKERS_PROFIT target of 5.00 and limit 3.05, against resting backs of
+    1.00 at 3.0 and 1.00 at 3.05, takes both before resting what is left; the book stays uncrossed."""
+    ex = _one_market(10_000)
+    ex.apply(CreateAccount(account_id="b"), 1_000)
+    ex.apply(Deposit(account_id="b", amount_minor=10_000), 1_000)
+    _place(ex, "b", BACK, 100, 1_000)
+    _place(ex, "b", BACK, 100, 1_000, price_h=305)
+    result = _place(ex, "a", LAY, None, 1_000, price_h=305, bet_target_type=codes.BACKERS_PROFIT,
+                    bet_target_minor=500)
+    order = ex.orders[result.instruction_reports[0].bet_id]
+    assert order.matched_minor == 200
+    assert ex.markets["1.1"].runners[(1, 0)].book.available_to_lay() == []
     ex.check_invariants()

@@ -502,3 +502,18 @@ def test_update_another_accounts_bet_is_invalid_bet_id() -> None:
     assert r.instruction_reports[0].error_code == InstrErr.INVALID_BET_ID
     assert order(ex, bobs).persistence == codes.LAPSE
     ex.check_invariants()
+
+
+def test_cancel_that_changed_nothing_keeps_its_customer_ref() -> None:
+    """003:L10611-10618: customerRef de-dupes resubmissions that took effect. A cancel whose every
+    instruction failed changed nothing, so resending it with the same ref is processed again (as a
+    rejected placeOrders is); one that cancelled something is a DUPLICATE_TRANSACTION within 60 s."""
+    ex = make_exchange()
+    bet = rest(ex, "alice", SEL_A, BACK, 300, 200)
+    r = cancel(ex, "alice", 999, customer_ref="c1")  # unknown bet: nothing happens
+    assert r.status == codes.FAILURE
+    r = cancel(ex, "alice", bet, customer_ref="c1")
+    assert r.status == codes.SUCCESS
+    r = cancel(ex, "alice", bet, customer_ref="c1")
+    assert r.error_code == ExecErr.DUPLICATE_TRANSACTION
+    ex.check_invariants()

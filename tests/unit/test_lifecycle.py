@@ -215,7 +215,7 @@ def test_unknown_market_is_rejected() -> None:
 
 
 def test_turn_in_play_not_enabled_is_rejected() -> None:
-    """003:L11903-11905 turnInPlayEnabled false: the market is not turned in-play."""
+    """003:L6421 turnInPlayEnabled false: the market is not turned in-play."""
     ex = new_exchange(turn_in_play_enabled=False)
     assert_rejected_unchanged(ex, TurnInPlay(market_id=MKT), AdminErr.INVALID_STATE_TRANSITION)
 

@@ -200,7 +200,7 @@ def test_market_base_rate_is_per_market() -> None:
 
 
 def test_multi_winner_place_market() -> None:
-    """003:L11903 numberOfWinners: a place market with 3 winners settles each runner on its own; the
+    """003:L6435 numberOfWinners: a place market with 3 winners settles each runner on its own; the
     backer of a placed runner wins, of an unplaced runner loses."""
     ex = new_exchange()
     add_market(ex, [1, 2, 3, 4, 5], market_type="PLACE", number_of_winners=3)
@@ -219,7 +219,7 @@ def test_multi_winner_place_market() -> None:
 
 
 def test_more_winners_than_number_of_winners_is_rejected() -> None:
-    """003:L11903 numberOfWinners: a result with more winners (and no dead heat) is invalid; nothing moves."""
+    """003:L6435 numberOfWinners: a result with more winners (and no dead heat) is invalid; nothing moves."""
     ex = new_exchange()
     add_market(ex, [1, 2, 3])
     matched(ex, "alice", "bob", 1, 200, 1000)
@@ -501,6 +501,9 @@ def test_resettlement_lifecycle() -> None:
     assert bal(ex, "bob") == FUNDS + 200 - 10
     (row,) = cleared(ex, "alice")
     assert (row.bet_status, row.profit_minor, row.bet_outcome) == (codes.SETTLED, -200, "LOST")
+    # the layer's side mirrors it: lost 18.00, reversed, then won 2.00 less 5% commission
+    assert [(r.amount_minor, r.win_lose) for r in statement(ex, "bob")] == [
+        (-1800, "RESULT_ERR"), (1800, "RESULT_FIX"), (200, "RESULT_WON"), (-10, "RESULT_NOT_APPLICABLE")]
     money_conserved(ex)
 
 

@@ -801,7 +801,8 @@ class Exchange:
             reports.append(CancelInstructionReport(status=codes.SUCCESS, instruction=ins, size_cancelled_minor=done,
                                                    cancelled_ms=ts_ms))
         self._refresh_exposure(market, cmd.account_id)
-        self._remember_customer_ref("cancel", cmd.account_id, cmd.customer_ref, ts_ms)
+        if any(r.status == codes.SUCCESS for r in reports):  # a request that changed nothing keeps its ref
+            self._remember_customer_ref("cancel", cmd.account_id, cmd.customer_ref, ts_ms)
         return CancelExecutionReport(market_id=cmd.market_id, customer_ref=cmd.customer_ref, instruction_reports=reports,
                                      **_batch_status(reports))
 
@@ -905,7 +906,8 @@ class Exchange:
                     reports[ri].place_report = (place_report.instruction_reports[j] if place_report is not None else
                                                 PlaceInstructionReport(status=codes.FAILURE, instruction=new_ins,
                                                                        error_code=code))
-        self._remember_customer_ref("replace", cmd.account_id, cmd.customer_ref, ts_ms)
+        if to_place:  # some bet was cancelled: the request did something
+            self._remember_customer_ref("replace", cmd.account_id, cmd.customer_ref, ts_ms)
         return ReplaceExecutionReport(market_id=cmd.market_id, customer_ref=cmd.customer_ref, instruction_reports=reports,
                                       **_batch_status(reports))
 
@@ -954,7 +956,8 @@ class Exchange:
             order.persistence = new
             self._events.append(OrderChanged(market.market_id, order.account_id, order.bet_id))
             reports.append(UpdateInstructionReport(status=codes.SUCCESS, instruction=ins))
-        self._remember_customer_ref("update", cmd.account_id, cmd.customer_ref, ts_ms)
+        if any(r.status == codes.SUCCESS for r in reports):
+            self._remember_customer_ref("update", cmd.account_id, cmd.customer_ref, ts_ms)
         status = _batch_status(reports)
         if all(r.error_code == InstrErr.NO_ACTION_REQUIRED for r in reports):
             status = {"status": codes.FAILURE, "error_code": ExecErr.NO_CHANGE}
