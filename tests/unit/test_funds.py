@@ -29,7 +29,16 @@ from helpers import (
 
 from backlay.core import codes
 from backlay.core.codes import AdminErr, ExecErr, InstrErr
-from backlay.core.commands import CreateAccount, Deposit, SetAccountStatus, SetExposureLimit, Withdraw
+from backlay.core.commands import (
+    CreateAccount,
+    Deposit,
+    RunnerResult,
+    SetAccountStatus,
+    SetExposureLimit,
+    SetLossLimit,
+    SettleMarket,
+    Withdraw,
+)
 from backlay.core.exchange import Exchange
 from backlay.core.reports import AdminResult
 
@@ -334,3 +343,36 @@ def test_no_betting_on_an_unfunded_account() -> None:
     assert r.error_code == ExecErr.INSUFFICIENT_FUNDS
     assert MARKET in ex.markets
     ex.check_invariants()
+
+
+def test_loss_limit_counts_settled_losses_and_exposure() -> None:
+    """003:L9777, L9859-9860: LOSS_LIMIT_EXCEEDED when an action takes the account past its
+    self-imposed loss limit: losses settled since the limit was set plus the new worst-case exposure.
+    Nothing is stored; a bet that lowers exposure is still accepted."""
+    ex = make_exchange()
+    admin(ex, SetLossLimit(account_id="alice", loss_limit_minor=1_500))
+    rest(ex, "alice", SEL_A, BACK, 300, 1_000)  # exposure 10.00 within the 15.00 limit
+    before = ex.fingerprint()
+    r = place(ex, "alice", SEL_B, BACK, 300, 1_000)  # worst case would be 20.00 > 15.00
+    assert r.status == codes.FAILURE and r.error_code == ExecErr.LOSS_LIMIT_EXCEEDED
+    assert r.instruction_reports[0].error_code == InstrErr.LOSS_LIMIT_EXCEEDED
+    assert ex.fingerprint() == before
+    # bob lays alice's bet in full; SEL_B wins: alice loses 10.00, which now counts against the limit
+    place(ex, "bob", SEL_A, LAY, 300, 1_000)
+    admin(ex, SettleMarket(market_id=MARKET, results=[RunnerResult(selection_id=SEL_B)]))
+    add_market(ex, "1.200", (1, 2))
+    r = place(ex, "alice", 1, BACK, 300, 600, market_id="1.200")  # 10.00 lost + 6.00 > 15.00
+    assert r.error_code == ExecErr.LOSS_LIMIT_EXCEEDED
+    assert place(ex, "alice", 1, BACK, 300, 500, market_id="1.200").status == codes.SUCCESS
+    ex.check_invariants()
+
+
+def test_loss_limit_removed_and_validated() -> None:
+    """The loss limit is an operator setting: None removes it, a negative one is refused."""
+    ex = make_exchange()
+    r = apply(ex, SetLossLimit(account_id="alice", loss_limit_minor=-1))
+    assert isinstance(r, AdminResult) and r.error == AdminErr.INVALID_AMOUNT
+    admin(ex, SetLossLimit(account_id="alice", loss_limit_minor=0))
+    assert place(ex, "alice", 11, BACK, 300, 200).error_code == ExecErr.LOSS_LIMIT_EXCEEDED
+    admin(ex, SetLossLimit(account_id="alice", loss_limit_minor=None))
+    assert place(ex, "alice", 11, BACK, 300, 200).status == codes.SUCCESS

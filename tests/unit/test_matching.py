@@ -11,6 +11,7 @@ from helpers import (
     MARKET,
     SEL_A,
     SEL_B,
+    admin,
     book,
     exposure,
     make_exchange,
@@ -23,7 +24,8 @@ from helpers import (
 )
 
 from backlay.core import codes
-from backlay.core.codes import InstrErr
+from backlay.core.codes import ExecErr, InstrErr
+from backlay.core.commands import SetBestExecution
 from backlay.core.exchange import Exchange
 from backlay.core.money import win_minor
 
@@ -418,4 +420,24 @@ def test_bet_target_with_fill_or_kill_never_rests() -> None:
     assert o.status == codes.EXPIRED and o.remaining_minor == 0
     assert to_lay(ex, SEL_A) == []
     assert exposure(ex, "alice") == 0
+    ex.check_invariants()
+
+
+def test_price_improvement_beyond_the_accounts_preference_lapses_the_bet() -> None:
+    """003:L9901-9909, 003:L6866-6870: with best execution limited by the account's preference, a bet
+    that would match at odds more ticks better than allowed lapses (PRICE_IMP_TOO_LARGE) with
+    BET_LAPSED_PRICE_IMPROVEMENT_TOO_LARGE; within the preference it matches with improvement."""
+    ex = make_exchange()
+    rest(ex, "bob", SEL_A, LAY, 350, 1_000)  # a back at 3.0 could match at 3.5: 10 ticks better
+    admin(ex, SetBestExecution(account_id="alice", max_price_improvement_ticks=5))
+    r = place(ex, "alice", SEL_A, BACK, 300, 200)
+    assert r.status == codes.FAILURE and r.error_code == ExecErr.BET_ACTION_ERROR
+    ir = r.instruction_reports[0]
+    assert ir.error_code == InstrErr.BET_LAPSED_PRICE_IMPROVEMENT_TOO_LARGE and ir.bet_id is not None
+    o = order(ex, ir.bet_id)
+    assert o.lapsed_minor == 200 and o.matched_minor == 0 and o.lapse_reason == "PRICE_IMP_TOO_LARGE"
+    r = place(ex, "alice", SEL_A, BACK, 330, 200)  # 4 ticks better: accepted, matched at 3.5
+    assert r.status == codes.SUCCESS and r.instruction_reports[0].size_matched_minor == 200
+    admin(ex, SetBestExecution(account_id="alice", max_price_improvement_ticks=None))
+    assert place(ex, "alice", SEL_A, BACK, 300, 200).instruction_reports[0].size_matched_minor == 200
     ex.check_invariants()

@@ -134,6 +134,7 @@ class Lapse:
     TIME_ELAPSED: Final = "TIME_ELAPSED"
     LINE_SP: Final = "LINE_SP"
     SP_IN_PLAY: Final = "SP_IN_PLAY"
+    PRICE_IMP_TOO_LARGE: Final = "PRICE_IMP_TOO_LARGE"
 
 
 class AdminErr:

@@ -133,6 +133,23 @@ class SetExposureLimit(Cmd, frozen=True, kw_only=True):
     exposure_limit_minor: int | None
 
 
+class SetLossLimit(Cmd, frozen=True, kw_only=True):
+    """A self-imposed loss limit: settled losses since it was set plus the worst-case exposure may not
+    exceed it (LOSS_LIMIT_EXCEEDED, 003:L9777, L9859-9860). None removes it."""
+
+    account_id: str
+    loss_limit_minor: int | None
+
+
+class SetBestExecution(Cmd, frozen=True, kw_only=True):
+    """The account's best-execution preference: a LIMIT bet that would match more than this many ticks
+    better than its price lapses instead (BET_LAPSED_PRICE_IMPROVEMENT_TOO_LARGE, 003:L9901-9909).
+    None (the default) accepts any price improvement."""
+
+    account_id: str
+    max_price_improvement_ticks: int | None
+
+
 # --- markets (operator) ------------------------------------------------------------------------
 
 
@@ -275,6 +292,8 @@ Command = (
     | Withdraw
     | SetAccountStatus
     | SetExposureLimit
+    | SetLossLimit
+    | SetBestExecution
     | CreateMarket
     | UpdateMarketDefinition
     | SetMarketStatus

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import msgspec
 
 from . import codes, settlement
-from .codes import BACK, LAY, AdminErr, ExecErr, InstrErr
+from .codes import BACK, LAY, AdminErr, ExecErr, InstrErr, Lapse
 from .commands import (
     AdvanceTime,
     CancelInstruction,
@@ -33,7 +33,9 @@ from .commands import (
     RemoveRunner,
     ReplaceOrders,
     SetAccountStatus,
+    SetBestExecution,
     SetExposureLimit,
+    SetLossLimit,
     SetMarketStatus,
     SettleMarket,
     TurnInPlay,
@@ -46,6 +48,7 @@ from .commands import (
 )
 from .events import FundsChanged, MarketChanged, OrderChanged, PlacementCompleted, RunnerChanged
 from .ledger import Ledger, StatementItem
+from .book import RunnerBook
 from .market import Market
 from .matching import MatchContext, fok_plan, match, match_target, target_met, target_size_minor
 from .money import CURRENCIES, CurrencyParams, lay_liability_reserve_minor
@@ -166,6 +169,8 @@ class Exchange:
             Withdraw: self._withdraw,
             SetAccountStatus: self._set_account_status,
             SetExposureLimit: self._set_exposure_limit,
+            SetLossLimit: self._set_loss_limit,
+            SetBestExecution: self._set_best_execution,
             CreateMarket: self._create_market,
             UpdateMarketDefinition: self._update_market_definition,
             SetMarketStatus: self._set_market_status,
@@ -276,7 +281,7 @@ class Exchange:
         touched: dict[str, None] = {}
         for dl in [d for d in self.delayed if d.market_id == market.market_id]:
             self.delayed.remove(dl)
-            self._complete_delayed_lapsed(market, dl, ts_ms, codes.Lapse.MKT_SUSPENDED)
+            self._complete_delayed_lapsed(market, dl, ts_ms, Lapse.MKT_SUSPENDED)
         for order in market.orders.values():
             if order.status == codes.EXECUTABLE and (keep is None or not keep(order)):
                 self._lapse_or_cancel(market, order, order.remaining_minor, ts_ms, lapse=True, reason=reason)
@@ -443,7 +448,7 @@ class Exchange:
             return self._place_failure(cmd, ExecErr.BET_ACTION_ERROR, errors)
         report = self._place_prepared(market, acct, prepared, cmd.customer_ref, cmd.customer_strategy_ref,
                                       cmd.source_app_key, cmd.market_version, cmd.async_, ts_ms)
-        if report.error_code != ExecErr.INSUFFICIENT_FUNDS:
+        if report.error_code not in (ExecErr.INSUFFICIENT_FUNDS, ExecErr.LOSS_LIMIT_EXCEEDED):
             self._remember_customer_ref("place", cmd.account_id, cmd.customer_ref, ts_ms)
         return report
 
@@ -482,15 +487,24 @@ class Exchange:
         else:
             pos.win[p.key] = pos.win.get(p.key, 0) - amount
 
-    def _over_limit(self, acct: Account, new_total: int) -> bool:
+    @staticmethod
+    def _breach(acct: Account, new_total: int) -> str | None:
+        """The error a new total exposure causes, if it raises exposure past a limit: the balance or the
+        exposure limit (INSUFFICIENT_FUNDS), or the self-imposed loss limit (LOSS_LIMIT_EXCEEDED)."""
+        if new_total <= acct.exposure_minor:
+            return None  # a bet that lowers exposure is always allowed
         limit = acct.exposure_limit_minor
-        return new_total > acct.exposure_minor and (
-            new_total > acct.balance_minor or (limit is not None and new_total > limit))
+        if new_total > acct.balance_minor or (limit is not None and new_total > limit):
+            return ExecErr.INSUFFICIENT_FUNDS
+        loss_limit = acct.loss_limit_minor
+        if loss_limit is not None and new_total + acct.losses_since_limit_minor > loss_limit:
+            return ExecErr.LOSS_LIMIT_EXCEEDED
+        return None
 
-    def _reserve_batch(self, market: Market, acct: Account, prepared: list[Prepared]) -> int | None:
-        """Hold the unmatched worst case of a batch; on INSUFFICIENT_FUNDS undo and return the index of
-        the instruction that broke the limit. Matching only ever lowers exposure, so this check
-        covers whatever the batch goes on to match."""
+    def _reserve_batch(self, market: Market, acct: Account, prepared: list[Prepared]) -> tuple[int, str] | None:
+        """Hold the unmatched worst case of a batch; when that breaks a limit, undo and return the index
+        of the instruction that broke it and the error. Matching only ever lowers exposure, so this
+        check covers whatever the batch goes on to match."""
         created = acct.account_id not in market.positions
         pos = market.position(acct.account_id)
         old_market = acct.exposure_by_market.get(market.market_id, 0)
@@ -499,11 +513,12 @@ class Exchange:
         for p in prepared:
             hold(pos, p, p.reserve_minor)
         new_market = pos.exposure_minor(market.active_keys)
-        if self._over_limit(acct, acct.exposure_minor - old_market + new_market):
+        breach = self._breach(acct, acct.exposure_minor - old_market + new_market)
+        if breach is not None:
             culprit = self._unreserve(market, acct, pos, prepared, old_market, existing)
             if created:
                 del market.positions[acct.account_id]
-            return culprit
+            return culprit, breach
         if new_market != old_market:
             acct.set_market_exposure(market.market_id, new_market)
         self._events.append(FundsChanged(acct.account_id))
@@ -519,7 +534,7 @@ class Exchange:
         culprit = len(prepared) - 1
         for i, p in enumerate(prepared):
             hold(pos, p, p.reserve_minor)
-            if self._over_limit(acct, acct.exposure_minor - old_market + pos.exposure_minor(market.active_keys)):
+            if self._breach(acct, acct.exposure_minor - old_market + pos.exposure_minor(market.active_keys)):
                 culprit = i
                 for q in prepared[: i + 1]:
                     hold(pos, q, -q.reserve_minor)
@@ -554,14 +569,15 @@ class Exchange:
                         async_: bool, ts_ms: int,
                         strategy_refs: list[str | None] | None = None) -> PlaceExecutionReport:
         """Funds, version, delay, then execution of an already validated batch (atomic)."""
-        culprit = self._reserve_batch(market, acct, prepared)
-        if culprit is not None:
+        breach = self._reserve_batch(market, acct, prepared)
+        if breach is not None:
+            culprit, code = breach
             reports = [
                 PlaceInstructionReport(status=codes.FAILURE, instruction=p.instruction,
-                                       error_code=InstrErr.INSUFFICIENT_FUNDS if i == culprit else InstrErr.ERROR_IN_ORDER)
+                                       error_code=code if i == culprit else InstrErr.ERROR_IN_ORDER)
                 for i, p in enumerate(prepared)
             ]
-            return PlaceExecutionReport(status=codes.FAILURE, error_code=ExecErr.INSUFFICIENT_FUNDS,
+            return PlaceExecutionReport(status=codes.FAILURE, error_code=code,
                                         market_id=market.market_id, customer_ref=customer_ref,
                                         instruction_reports=reports)
         refs = strategy_refs if strategy_refs is not None else [strategy_ref] * len(prepared)
@@ -570,7 +586,7 @@ class Exchange:
             # placed against a version older than the last material change: lapsed, with bet ids (003:L10898-10909)
             for order in orders:
                 self._lapse_or_cancel(market, order, order.remaining_minor, ts_ms, lapse=True,
-                                      reason=codes.Lapse.MKT_VERSION)
+                                      reason=Lapse.MKT_VERSION)
             self._refresh_exposure(market, acct.account_id)
             reports = [self._instruction_report(p.instruction, o, codes.FAILURE, InstrErr.BET_TAKEN_OR_LAPSED)
                        for p, o in zip(prepared, orders)]
@@ -593,10 +609,23 @@ class Exchange:
             return PlaceExecutionReport(status=codes.SUCCESS, market_id=market.market_id, customer_ref=customer_ref,
                                         instruction_reports=reports, delayed_token=token, delayed_until_ms=due)
         self._execute(market, acct, prepared, orders, ts_ms)
-        reports = [self._instruction_report(p.instruction, o, codes.SUCCESS, None, pending=async_)
-                   for p, o in zip(prepared, orders)]
-        return PlaceExecutionReport(status=codes.SUCCESS, market_id=market.market_id, customer_ref=customer_ref,
-                                    instruction_reports=reports)
+        return self._executed_report(market.market_id, customer_ref, prepared, orders, async_)
+
+    def _executed_report(self, market_id: str, customer_ref: str | None, prepared: list[Prepared],
+                         orders: list[Order], async_: bool) -> PlaceExecutionReport:
+        """The report of an executed batch. Bets the account's best-execution preference lapsed are
+        failures, so such a batch is not atomic (003:L10600-10603)."""
+        reports = [
+            self._instruction_report(p.instruction, o, codes.FAILURE, InstrErr.BET_LAPSED_PRICE_IMPROVEMENT_TOO_LARGE)
+            if o.lapse_reason == Lapse.PRICE_IMP_TOO_LARGE else
+            self._instruction_report(p.instruction, o, codes.SUCCESS, None, pending=async_)
+            for p, o in zip(prepared, orders)
+        ]
+        status = _batch_status(reports)
+        if status["status"] == codes.FAILURE:
+            status["error_code"] = ExecErr.BET_ACTION_ERROR
+        return PlaceExecutionReport(market_id=market_id, customer_ref=customer_ref, instruction_reports=reports,
+                                    **status)
 
     def _passive(self, market: Market, prepared: list[Prepared]) -> bool:
         """PASSIVE bet delay model: plain LIMIT orders that cannot match now skip the delay (003:L9958-9966)."""
@@ -683,6 +712,10 @@ class Exchange:
                     self._lapse_or_cancel(market, order, order.remaining_minor, ts_ms, lapse=True)
                     if killed_all:
                         order.status = codes.EXPIRED
+            elif self._improvement_too_large(acct, book, order):
+                self._lapse_or_cancel(market, order, order.remaining_minor, ts_ms, lapse=True,
+                                      reason=Lapse.PRICE_IMP_TOO_LARGE)
+                ctx.touched[acct.account_id] = None
             else:
                 match(ctx, market, book, order, order.tick, order.remaining_minor, ts_ms, makers)
             if order.remaining_minor and order.status == codes.EXECUTABLE:
@@ -698,6 +731,16 @@ class Exchange:
         for account_id in ctx.touched:
             self._refresh_exposure(market, account_id)
 
+    @staticmethod
+    def _improvement_too_large(acct: Account, book: RunnerBook, order: Order) -> bool:
+        """Would the best opposite price beat the order's by more ticks than the account accepts?"""
+        limit = acct.max_price_improvement_ticks
+        if limit is None:
+            return False
+        if order.side == BACK:
+            return bool(book.lays.ticks) and book.lays.ticks[-1] - order.tick > limit
+        return bool(book.backs.ticks) and order.tick - book.backs.ticks[0] > limit
+
     def _run_delayed(self, ts_ms: int) -> None:
         """Release placements whose bet delay has passed: they lapse if the market suspended or made a
         material change meanwhile (lapse reasons MKT_SUSPENDED / MKT_VERSION, 003:L6851-6855)."""
@@ -708,9 +751,9 @@ class Exchange:
             live = [o for o in dl.orders if o.status == codes.PENDING]
             reason = None
             if market.status != codes.OPEN or market.suspend_count != dl.suspend_count:
-                reason = codes.Lapse.MKT_SUSPENDED
+                reason = Lapse.MKT_SUSPENDED
             elif market.min_version > dl.placed_version:
-                reason = codes.Lapse.MKT_VERSION
+                reason = Lapse.MKT_VERSION
             if reason is not None:
                 self._complete_delayed_lapsed(market, dl, ts_ms, reason)
             else:
@@ -718,10 +761,7 @@ class Exchange:
                     order.status = codes.EXECUTABLE
                 pairs = [(p, o) for p, o in zip(dl.prepared, dl.orders) if o.status == codes.EXECUTABLE]
                 self._execute(market, acct, [p for p, _ in pairs], [o for _, o in pairs], ts_ms)
-                reports = [self._instruction_report(p.instruction, o, codes.SUCCESS, None, pending=dl.async_)
-                           for p, o in zip(dl.prepared, dl.orders)]
-                report = PlaceExecutionReport(status=codes.SUCCESS, market_id=market.market_id,
-                                              customer_ref=dl.customer_ref, instruction_reports=reports)
+                report = self._executed_report(market.market_id, dl.customer_ref, dl.prepared, dl.orders, dl.async_)
                 self._events.append(PlacementCompleted(dl.token, dl.account_id, report))
 
     def _advance_time(self, cmd: AdvanceTime, ts_ms: int) -> AdminResult:
@@ -1029,6 +1069,25 @@ class Exchange:
         if cmd.exposure_limit_minor is not None and cmd.exposure_limit_minor < 0:
             return admin_error(AdminErr.INVALID_AMOUNT, "exposure limit must be >= 0")
         acct.exposure_limit_minor = cmd.exposure_limit_minor
+        return OK
+
+    def _set_loss_limit(self, cmd: SetLossLimit, ts_ms: int) -> AdminResult:
+        acct = self.accounts.get(cmd.account_id)
+        if acct is None:
+            return admin_error(AdminErr.NO_SUCH_ACCOUNT, f"no account {cmd.account_id}")
+        if cmd.loss_limit_minor is not None and cmd.loss_limit_minor < 0:
+            return admin_error(AdminErr.INVALID_AMOUNT, "loss limit must be >= 0")
+        acct.loss_limit_minor = cmd.loss_limit_minor
+        acct.loss_base_minor = acct.settled_pnl_minor  # losses count from now
+        return OK
+
+    def _set_best_execution(self, cmd: SetBestExecution, ts_ms: int) -> AdminResult:
+        acct = self.accounts.get(cmd.account_id)
+        if acct is None:
+            return admin_error(AdminErr.NO_SUCH_ACCOUNT, f"no account {cmd.account_id}")
+        if cmd.max_price_improvement_ticks is not None and cmd.max_price_improvement_ticks < 0:
+            return admin_error(AdminErr.INVALID_AMOUNT, "max price improvement must be >= 0 ticks")
+        acct.max_price_improvement_ticks = cmd.max_price_improvement_ticks
         return OK
 
     # --- market lifecycle --------------------------------------------------------------------------

@@ -224,6 +224,7 @@ def settle(ex: Exchange, market: Market, cmd: SettleMarket, ts_ms: int) -> Admin
                 bet_type="B" if first.side == BACK else "L",
                 commission_rate_bp=d.market_base_rate_bp, gross_bet_amount_minor=net, bet_category_type="NONE"))
             refs.append(first.bet_id)
+        acct.settled_pnl_minor += net - commission
         record.net_minor[account_id] = net
         record.commission_minor[account_id] = commission
         ex.ledger.market_commission[(account_id, market.market_id)] = commission
@@ -353,6 +354,7 @@ def unsettle(ex: Exchange, market: Market, ts_ms: int) -> AdminResult:
                 full_market_name=item.full_market_name, market_type=item.market_type,
                 placed_ms=ts_ms, start_ms=item.start_ms, bet_type=item.bet_type, bet_category_type="E"))
         commission = record.commission_minor.get(account_id, 0)
+        acct.settled_pnl_minor -= record.net_minor.get(account_id, 0) - commission
         if commission:
             acct.balance_minor += commission
             acct.commission_paid_minor -= commission

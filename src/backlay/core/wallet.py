@@ -32,6 +32,10 @@ class Account:
         "deposits_minor",
         "exposure_by_market",
         "exposure_limit_minor",
+        "loss_base_minor",
+        "loss_limit_minor",
+        "max_price_improvement_ticks",
+        "settled_pnl_minor",
         "exposure_minor",
         "status",
         "withdrawals_minor",
@@ -44,6 +48,10 @@ class Account:
         self.exposure_minor = 0
         self.exposure_by_market: dict[str, int] = {}
         self.exposure_limit_minor = exposure_limit_minor
+        self.settled_pnl_minor = 0  # net of every settlement, commission included
+        self.loss_limit_minor: int | None = None
+        self.loss_base_minor = 0  # settled_pnl_minor when the loss limit was set
+        self.max_price_improvement_ticks: int | None = None
         self.status = "ACTIVE"
         self.deposits_minor = 0
         self.withdrawals_minor = 0
@@ -52,6 +60,10 @@ class Account:
     @property
     def available_minor(self) -> int:
         return self.balance_minor - self.exposure_minor
+
+    @property
+    def losses_since_limit_minor(self) -> int:
+        return max(0, self.loss_base_minor - self.settled_pnl_minor)
 
     def set_market_exposure(self, market_id: str, exposure_minor: int) -> None:
         old = self.exposure_by_market.get(market_id, 0)
@@ -69,6 +81,10 @@ class Account:
             self.exposure_minor,
             tuple(sorted(self.exposure_by_market.items())),
             self.exposure_limit_minor,
+            self.settled_pnl_minor,
+            self.loss_limit_minor,
+            self.loss_base_minor,
+            self.max_price_improvement_ticks,
             self.status,
             self.deposits_minor,
             self.withdrawals_minor,
