@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import msgspec
 
 from . import codes, settlement
+from .book import RunnerBook
 from .codes import BACK, LAY, AdminErr, ExecErr, InstrErr, Lapse
 from .commands import (
     AdvanceTime,
@@ -48,7 +49,6 @@ from .commands import (
 )
 from .events import FundsChanged, MarketChanged, OrderChanged, PlacementCompleted, RunnerChanged
 from .ledger import Ledger, StatementItem
-from .book import RunnerBook
 from .market import Market
 from .matching import MatchContext, fok_plan, match, match_target, target_met, target_size_minor
 from .money import CURRENCIES, CurrencyParams, lay_liability_reserve_minor

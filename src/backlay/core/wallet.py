@@ -32,11 +32,11 @@ class Account:
         "deposits_minor",
         "exposure_by_market",
         "exposure_limit_minor",
+        "exposure_minor",
         "loss_base_minor",
         "loss_limit_minor",
         "max_price_improvement_ticks",
         "settled_pnl_minor",
-        "exposure_minor",
         "status",
         "withdrawals_minor",
     )
