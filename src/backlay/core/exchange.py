@@ -1027,10 +1027,16 @@ class Exchange:
         self._events.append(FundsChanged(cmd.account_id))
         return OK
 
-    def _deposit(self, cmd: Deposit, ts_ms: int) -> AdminResult:
-        acct = self.accounts.get(cmd.account_id)
+    def _account(self, account_id: str) -> Account | AdminResult:
+        acct = self.accounts.get(account_id)
         if acct is None:
-            return admin_error(AdminErr.NO_SUCH_ACCOUNT, f"no account {cmd.account_id}")
+            return admin_error(AdminErr.NO_SUCH_ACCOUNT, f"no account {account_id}")
+        return acct
+
+    def _deposit(self, cmd: Deposit, ts_ms: int) -> AdminResult:
+        acct = self._account(cmd.account_id)
+        if isinstance(acct, AdminResult):
+            return acct
         if cmd.amount_minor <= 0:
             return admin_error(AdminErr.INVALID_AMOUNT, "amount must be > 0")
         acct.balance_minor += cmd.amount_minor
@@ -1040,9 +1046,9 @@ class Exchange:
         return OK
 
     def _withdraw(self, cmd: Withdraw, ts_ms: int) -> AdminResult:
-        acct = self.accounts.get(cmd.account_id)
-        if acct is None:
-            return admin_error(AdminErr.NO_SUCH_ACCOUNT, f"no account {cmd.account_id}")
+        acct = self._account(cmd.account_id)
+        if isinstance(acct, AdminResult):
+            return acct
         if cmd.amount_minor <= 0:
             return admin_error(AdminErr.INVALID_AMOUNT, "amount must be > 0")
         if cmd.amount_minor > acct.available_minor:
@@ -1054,27 +1060,27 @@ class Exchange:
         return OK
 
     def _set_account_status(self, cmd: SetAccountStatus, ts_ms: int) -> AdminResult:
-        acct = self.accounts.get(cmd.account_id)
-        if acct is None:
-            return admin_error(AdminErr.NO_SUCH_ACCOUNT, f"no account {cmd.account_id}")
+        acct = self._account(cmd.account_id)
+        if isinstance(acct, AdminResult):
+            return acct
         if cmd.status not in ("ACTIVE", "SUSPENDED"):
             return admin_error(AdminErr.INVALID_STATUS, "status must be ACTIVE or SUSPENDED")
         acct.status = cmd.status
         return OK
 
     def _set_exposure_limit(self, cmd: SetExposureLimit, ts_ms: int) -> AdminResult:
-        acct = self.accounts.get(cmd.account_id)
-        if acct is None:
-            return admin_error(AdminErr.NO_SUCH_ACCOUNT, f"no account {cmd.account_id}")
+        acct = self._account(cmd.account_id)
+        if isinstance(acct, AdminResult):
+            return acct
         if cmd.exposure_limit_minor is not None and cmd.exposure_limit_minor < 0:
             return admin_error(AdminErr.INVALID_AMOUNT, "exposure limit must be >= 0")
         acct.exposure_limit_minor = cmd.exposure_limit_minor
         return OK
 
     def _set_loss_limit(self, cmd: SetLossLimit, ts_ms: int) -> AdminResult:
-        acct = self.accounts.get(cmd.account_id)
-        if acct is None:
-            return admin_error(AdminErr.NO_SUCH_ACCOUNT, f"no account {cmd.account_id}")
+        acct = self._account(cmd.account_id)
+        if isinstance(acct, AdminResult):
+            return acct
         if cmd.loss_limit_minor is not None and cmd.loss_limit_minor < 0:
             return admin_error(AdminErr.INVALID_AMOUNT, "loss limit must be >= 0")
         acct.loss_limit_minor = cmd.loss_limit_minor
@@ -1082,9 +1088,9 @@ class Exchange:
         return OK
 
     def _set_best_execution(self, cmd: SetBestExecution, ts_ms: int) -> AdminResult:
-        acct = self.accounts.get(cmd.account_id)
-        if acct is None:
-            return admin_error(AdminErr.NO_SUCH_ACCOUNT, f"no account {cmd.account_id}")
+        acct = self._account(cmd.account_id)
+        if isinstance(acct, AdminResult):
+            return acct
         if cmd.max_price_improvement_ticks is not None and cmd.max_price_improvement_ticks < 0:
             return admin_error(AdminErr.INVALID_AMOUNT, "max price improvement must be >= 0 ticks")
         acct.max_price_improvement_ticks = cmd.max_price_improvement_ticks
