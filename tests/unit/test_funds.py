@@ -52,7 +52,7 @@ def money_state(ex: Exchange) -> tuple[object, ...]:
         tuple(r.book.queue_state() for m in ex.markets.values() for r in m.runners.values()),
         tuple(sorted((m.market_id, a, k, side, v)
                      for m in ex.markets.values() for a, p in m.positions.items()
-                     for side, d in (("win", p.win), ("lose", p.lose)) for k, v in d.items() if v)),
+                     for side, d in (("win", p.win), ("lose", p.lose)) for k, v in enumerate(d) if v)),
     )
 
 # --- exposure ------------------------------------------------------------------------------------

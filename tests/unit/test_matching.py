@@ -192,7 +192,7 @@ def test_matched_back_profit_equals_lay_liability() -> None:
     rest(ex, "alice", SEL_A, BACK, 150, 341)
     pa = ex.markets[MARKET].positions["alice"]
     pb = ex.markets[MARKET].positions["bob"]
-    key = (SEL_A, 0)
+    key = ex.markets[MARKET].runners[(SEL_A, 0)].index  # P&L vectors are per runner index
     expected = win_minor(137, 640) + win_minor(103, 155) + win_minor(101, 150)
     assert expected == 740 + 57 + 51
     assert pa.win[key] == expected and pb.win[key] == -expected

@@ -67,7 +67,7 @@ from .reports import (
     UpdateInstructionReport,
     admin_error,
 )
-from .wallet import LINE_SUM, Account, Position, unmatched_reserve_minor
+from .wallet import Account, Position, unmatched_reserve_minor
 
 # Limits of 003: instructions per call (L10609-10610, L10056-10057, L11156-11158, L11186-11188),
 # customerRef de-duplication window (L10611-10618), marketVersion length (L9811-9812).
@@ -93,14 +93,15 @@ class Prepared:
     """A validated place instruction, ready to reserve and execute."""
 
     __slots__ = (
-        "bsp_liability_minor", "instruction", "key", "min_fill_minor", "order_type", "persistence",
+        "bsp_liability_minor", "index", "instruction", "key", "min_fill_minor", "order_type", "persistence",
         "price_h", "reserve_minor", "side", "size_minor", "target_minor", "target_type", "tick",
         "time_in_force",
     )
 
-    def __init__(self, instruction: PlaceInstruction) -> None:
+    def __init__(self, instruction: PlaceInstruction, key: tuple[int, int], index: int) -> None:
         self.instruction = instruction
-        self.key = (instruction.selection_id, instruction.handicap_h)
+        self.key = key  # the runner's own key tuple, shared rather than rebuilt
+        self.index = index
         self.side = instruction.side
         self.order_type = instruction.order_type
         self.persistence = codes.LAPSE
@@ -225,7 +226,7 @@ class Exchange:
     def _refresh_exposure(self, market: Market, account_id: str) -> None:
         pos = market.positions.get(account_id)
         acct = self.accounts[account_id]
-        exposure = pos.exposure_minor(market.active_keys) if pos is not None else 0
+        exposure = pos.exposure_minor(market.active) if pos is not None else 0
         if exposure != acct.exposure_by_market.get(market.market_id, 0):
             acct.set_market_exposure(market.market_id, exposure)
         self._events.append(FundsChanged(account_id))
@@ -254,8 +255,8 @@ class Exchange:
             in_book = order.in_book
             order.remaining_minor -= by
             if in_book:
-                market.runners[order.key].book.backs.reduce(order, by) if order.side == BACK else \
-                    market.runners[order.key].book.lays.reduce(order, by)
+                book = market.runner_list[order.runner_index].book
+                (book.backs if order.side == BACK else book.lays).reduce(order, by)
                 self._events.append(RunnerChanged(market.market_id, order.selection_id, order.handicap_h))
         else:
             by = 0
@@ -320,7 +321,7 @@ class Exchange:
     def _validate_place(self, market: Market, ins: PlaceInstruction) -> Prepared | str:
         """One instruction's checks, in the order the spec's error codes suggest; returns the first
         InstructionReportErrorCode that applies."""
-        runner = market.runners.get((ins.selection_id, ins.handicap_h))
+        runner = market.runner(ins.selection_id, ins.handicap_h)
         if runner is None or runner.status == codes.REMOVED_VACANT:
             return InstrErr.INVALID_RUNNER
         if runner.status == codes.REMOVED:
@@ -329,7 +330,7 @@ class Exchange:
             return InstrErr.INVALID_CUSTOMER_ORDER_REF
         if ins.side not in (BACK, LAY):
             return InstrErr.INVALID_BID_TYPE
-        p = Prepared(ins)
+        p = Prepared(ins, runner.key, runner.index)
         params = self.params
         d = market.definition
         if ins.order_type == codes.LIMIT:
@@ -479,15 +480,6 @@ class Exchange:
         return prepared, errors
 
     @staticmethod
-    def _hold(pos: Position, p: Prepared, amount: int) -> None:
-        if pos.mode == LINE_SUM:
-            pos.line_minor += amount
-        elif p.side == BACK:
-            pos.lose[p.key] = pos.lose.get(p.key, 0) - amount
-        else:
-            pos.win[p.key] = pos.win.get(p.key, 0) - amount
-
-    @staticmethod
     def _breach(acct: Account, new_total: int) -> str | None:
         """The error a new total exposure causes, if it raises exposure past a limit: the balance or the
         exposure limit (INSUFFICIENT_FUNDS), or the self-imposed loss limit (LOSS_LIMIT_EXCEEDED)."""
@@ -508,14 +500,12 @@ class Exchange:
         created = acct.account_id not in market.positions
         pos = market.position(acct.account_id)
         old_market = acct.exposure_by_market.get(market.market_id, 0)
-        hold = self._hold
-        existing = [(p.key in pos.win, p.key in pos.lose) for p in prepared]
         for p in prepared:
-            hold(pos, p, p.reserve_minor)
-        new_market = pos.exposure_minor(market.active_keys)
+            pos.hold(p.index, p.side, p.reserve_minor)
+        new_market = pos.exposure_minor(market.active)
         breach = self._breach(acct, acct.exposure_minor - old_market + new_market)
         if breach is not None:
-            culprit = self._unreserve(market, acct, pos, prepared, old_market, existing)
+            culprit = self._unreserve(market, acct, pos, prepared, old_market)
             if created:
                 del market.positions[acct.account_id]
             return culprit, breach
@@ -525,28 +515,22 @@ class Exchange:
         return None
 
     def _unreserve(self, market: Market, acct: Account, pos: Position, prepared: list[Prepared],
-                   old_market: int, existing: list[tuple[bool, bool]]) -> int:
-        """Undo a batch's holds after INSUFFICIENT_FUNDS, leaving the position exactly as it was;
+                   old_market: int) -> int:
+        """Undo a batch's holds after a breached limit, leaving the position exactly as it was;
         returns the index of the first instruction that broke the limit, for the report."""
-        hold = self._hold
         for p in prepared:
-            hold(pos, p, -p.reserve_minor)
+            pos.hold(p.index, p.side, -p.reserve_minor)
         culprit = len(prepared) - 1
         for i, p in enumerate(prepared):
-            hold(pos, p, p.reserve_minor)
-            if self._breach(acct, acct.exposure_minor - old_market + pos.exposure_minor(market.active_keys)):
+            pos.hold(p.index, p.side, p.reserve_minor)
+            if self._breach(acct, acct.exposure_minor - old_market + pos.exposure_minor(market.active)):
                 culprit = i
                 for q in prepared[: i + 1]:
-                    hold(pos, q, -q.reserve_minor)
+                    pos.hold(q.index, q.side, -q.reserve_minor)
                 break
         else:
             for p in prepared:
-                hold(pos, p, -p.reserve_minor)
-        for p, (in_win, in_lose) in zip(prepared, existing):
-            if not in_win:
-                pos.win.pop(p.key, None)
-            if not in_lose:
-                pos.lose.pop(p.key, None)
+                pos.hold(p.index, p.side, -p.reserve_minor)
         return culprit
 
     def _new_order(self, market: Market, acct: Account, p: Prepared, strategy_ref: str | None,
@@ -554,6 +538,7 @@ class Exchange:
         ins = p.instruction
         order = Order(self._new_bet_id(), acct.account_id, market.market_id, ins.selection_id, ins.handicap_h,
                       p.side, p.order_type, p.persistence, p.price_h, p.tick, p.size_minor, ts_ms, market.version)
+        order.runner_index = p.index
         order.time_in_force = p.time_in_force
         order.bsp_liability_minor = p.bsp_liability_minor
         order.customer_order_ref = ins.customer_order_ref or None
@@ -635,7 +620,7 @@ class Exchange:
             lo = p.instruction.limit
             if p.order_type != codes.LIMIT or lo is None or lo.time_in_force or lo.min_fill_minor or lo.bet_target_type:
                 return False
-            book = market.runners[p.key].book
+            book = market.runner_list[p.index].book
             if p.side == BACK:
                 if book.lays.ticks and book.lays.ticks[-1] >= p.tick:
                     return False
@@ -683,7 +668,7 @@ class Exchange:
                 continue
             if p.target_type is not None or p.time_in_force is not None:
                 ctx.touched[acct.account_id] = None
-            runner = market.runners[p.key]
+            runner = market.runner_list[p.index]
             book = runner.book
             makers: list[Order] = []
             if p.target_type is not None:
@@ -1206,7 +1191,8 @@ class Exchange:
 
     def _take_off_book(self, market: Market, order: Order) -> None:
         """Remove a resting order from its level without changing its sizes."""
-        side = market.runners[order.key].book.backs if order.side == BACK else market.runners[order.key].book.lays
+        book = market.runner_list[order.runner_index].book
+        side = book.backs if order.side == BACK else book.lays
         level = side.levels[order.tick]
         level.orders.remove(order)
         level.total_minor -= order.remaining_minor
@@ -1283,7 +1269,7 @@ class Exchange:
                         assert level.total_minor == sum(o.remaining_minor for o in level.orders) > 0
             for account_id, pos in market.positions.items():
                 assert self.accounts[account_id].exposure_by_market.get(market.market_id, 0) == \
-                    pos.exposure_minor(market.active_keys)
+                    pos.exposure_minor(market.active)
         for acct in self.accounts.values():
             assert acct.exposure_minor == sum(acct.exposure_by_market.values())
             assert acct.exposure_minor >= 0

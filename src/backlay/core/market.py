@@ -23,6 +23,7 @@ class Runner:
         "book",
         "definition",
         "handicap_h",
+        "index",
         "key",
         "removal_ms",
         "result",
@@ -30,8 +31,9 @@ class Runner:
         "status",
     )
 
-    def __init__(self, definition: RunnerDefinition) -> None:
+    def __init__(self, definition: RunnerDefinition, index: int) -> None:
         self.definition = definition
+        self.index = index  # position in the market's runner list: the index of P&L vectors
         self.selection_id = definition.selection_id
         self.handicap_h = definition.handicap_h
         self.key = (definition.selection_id, definition.handicap_h)
@@ -59,7 +61,7 @@ class Settlement:
 
 class Market:
     __slots__ = (
-        "active_keys",
+        "active",
         "bet_delay_s",
         "bsp_reconciled",
         "closed_ms",
@@ -74,7 +76,9 @@ class Market:
         "orders",
         "position_mode",
         "positions",
+        "runner_list",
         "runners",
+        "runners_by_selection",
         "settled",
         "settled_ms",
         "settlement",
@@ -93,10 +97,14 @@ class Market:
             definition.price_ladder, definition.line_min_h, definition.line_max_h, definition.line_interval_h
         )
         self.runners: dict[tuple[int, int], Runner] = {}
-        for rd in runners:
-            r = Runner(rd)
+        for i, rd in enumerate(runners):
+            r = Runner(rd, i)
             self.runners[r.key] = r
-        self.active_keys: list[tuple[int, int]] = list(self.runners)
+        self.runner_list: list[Runner] = list(self.runners.values())  # by index
+        # selection id -> runner for runners at handicap 0, the common case: an int lookup
+        self.runners_by_selection: dict[int, Runner] = {r.selection_id: r for r in self.runner_list
+                                                        if r.handicap_h == 0}
+        self.active: list[int] = list(range(len(self.runners)))  # indexes of runners that can win
         self.status = codes.INACTIVE
         self.inplay = False
         self.bet_delay_s = 0
@@ -130,16 +138,24 @@ class Market:
     def position(self, account_id: str) -> Position:
         pos = self.positions.get(account_id)
         if pos is None:
-            pos = self.positions[account_id] = Position(self.position_mode)
+            pos = self.positions[account_id] = self.new_position()
         return pos
+
+    def runner(self, selection_id: int, handicap_h: int) -> Runner | None:
+        if handicap_h == 0:
+            return self.runners_by_selection.get(selection_id)
+        return self.runners.get((selection_id, handicap_h))
+
+    def new_position(self) -> Position:
+        return Position(self.position_mode, len(self.runners))
 
     def bump_version(self, material: bool) -> None:
         self.version += 1
         if material:
             self.min_version = self.version
 
-    def refresh_active_keys(self) -> None:
-        self.active_keys = [k for k, r in self.runners.items() if r.status not in (codes.REMOVED, codes.REMOVED_VACANT)]
+    def refresh_active(self) -> None:
+        self.active = [r.index for r in self.runners.values() if r.status not in (codes.REMOVED, codes.REMOVED_VACANT)]
 
     def state_tuple(self) -> tuple[object, ...]:
         d: Any = self.definition
@@ -162,7 +178,7 @@ class Market:
             self.closed_ms,
             self.line_outcome_h,
             tuple(r.state_tuple() for r in self.runners.values()),
-            tuple(sorted((a, tuple(sorted(p.win.items())), tuple(sorted(p.lose.items())), p.line_minor)
+            tuple(sorted((a, tuple(p.win), tuple(p.lose), p.line_minor)
                          for a, p in self.positions.items())),
             tuple(self.orders),
         )

@@ -58,6 +58,7 @@ ORDER_FIELDS = (
         "price_reduced",
         "remaining_minor",
         "reserved_minor",
+        "runner_index",
         "selection_id",
         "side",
         "size_minor",
@@ -94,6 +95,7 @@ class Order:
         self.selection_id = selection_id
         self.handicap_h = handicap_h
         self.key = (selection_id, handicap_h)
+        self.runner_index = 0  # the runner's index in its market (positions are per-index lists)
         self.side = side
         self.order_type = order_type
         self.persistence = persistence

@@ -66,7 +66,7 @@ def asian_handicap_result(selection_id: int, handicap_h: int, margin: int) -> Ru
 
 def rebuild_position(market: Market, account_id: str) -> Position:
     """Recompute an account's position in a market from its orders (after voids and reductions)."""
-    pos = Position(market.position_mode)
+    pos = market.new_position()
     for order in market.orders.values():
         if order.account_id != account_id:
             continue
@@ -100,7 +100,7 @@ def remove_runner(ex: Exchange, market: Market, runner: Runner, cmd: RemoveRunne
     runner.status = codes.REMOVED_VACANT if cmd.vacant else codes.REMOVED
     runner.adjustment_factor_bp = cmd.adjustment_factor_bp
     runner.removal_ms = ts_ms
-    market.refresh_active_keys()
+    market.refresh_active()
     market.suspend_count += 1
     reduction_bp = cmd.reduction_factor_bp
     if reduction_bp is None:
@@ -113,7 +113,7 @@ def remove_runner(ex: Exchange, market: Market, runner: Runner, cmd: RemoveRunne
                 _void_order(order)
                 ex._events.append(OrderChanged(market.market_id, order.account_id, order.bet_id))
         elif reduction_bp and order.matched_minor:
-            book = market.runners[order.key].book
+            book = market.runner_list[order.runner_index].book
             value = 0
             new_frags = []
             for frag in order.fragments:
@@ -229,7 +229,7 @@ def settle(ex: Exchange, market: Market, cmd: SettleMarket, ts_ms: int) -> Admin
         record.commission_minor[account_id] = commission
         ex.ledger.market_commission[(account_id, market.market_id)] = commission
     for account_id in list(market.positions):
-        market.positions[account_id] = Position(market.position_mode)
+        market.positions[account_id] = market.new_position()
         ex._refresh_exposure(market, account_id)
     market.settlement = record
     market.settled = True
@@ -313,7 +313,7 @@ def void(ex: Exchange, market: Market, ts_ms: int) -> AdminResult:
             ex._events.append(OrderChanged(market.market_id, order.account_id, order.bet_id))
         _cleared_rows(ex, market, order, ts_ms, settlement_id, {})
     for account_id in list(market.positions):
-        market.positions[account_id] = Position(market.position_mode)
+        market.positions[account_id] = market.new_position()
         ex._refresh_exposure(market, account_id)
     market.settlement = Settlement()
     market.settled = True

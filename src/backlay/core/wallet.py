@@ -93,50 +93,62 @@ class Account:
 
 
 class Position:
-    """An account's P&L vectors in one market (see the module docstring)."""
+    """An account's P&L vectors in one market (see the module docstring), one entry per runner by the
+    runner's index in its market: lists, not dicts, so the exposure check never hashes a key."""
 
     __slots__ = ("line_minor", "lose", "mode", "win")
 
-    def __init__(self, mode: int) -> None:
+    def __init__(self, mode: int, n_runners: int) -> None:
         self.mode = mode
-        self.win: dict[tuple[int, int], int] = {}
-        self.lose: dict[tuple[int, int], int] = {}
+        self.win: list[int] = [0] * n_runners
+        self.lose: list[int] = [0] * n_runners
         self.line_minor = 0
 
-    def worst_minor(self, active_keys: list[tuple[int, int]]) -> int:
-        """Worst-case P&L (<= 0 means a loss of that much) over the outcomes."""
+    def worst_minor(self, active: list[int]) -> int:
+        """Worst-case P&L (<= 0 means a loss of that much) over the outcomes; `active` are the indexes
+        of the runners that can still win (removed runners cannot)."""
         win, lose = self.win, self.lose
         if self.mode == OUTCOMES:
-            total_lose = sum(lose.values())
-            worst = None
-            for k in active_keys:
-                v = win.get(k, 0) - lose.get(k, 0)
-                if worst is None or v < worst:
+            total_lose = 0
+            for v in lose:
+                total_lose += v
+            worst = 0
+            first = True
+            for i in active:
+                v = win[i] - lose[i]
+                if first or v < worst:
                     worst = v
-            # keys with positions that are no longer active (removed runners) cannot win
-            return total_lose + (worst if worst is not None else 0)
+                    first = False
+            return total_lose + worst
         if self.mode == INDEPENDENT:
-            return sum(min(win.get(k, 0), lose.get(k, 0)) for k in set(win) | set(lose))
+            total = 0
+            for i in range(len(win)):
+                total += min(win[i], lose[i])
+            return total
         return -self.line_minor
 
-    def exposure_minor(self, active_keys: list[tuple[int, int]]) -> int:
-        worst = self.worst_minor(active_keys)
+    def exposure_minor(self, active: list[int]) -> int:
+        worst = self.worst_minor(active)
         return -worst if worst < 0 else 0
+
+    def hold(self, index: int, side: int, amount_minor: int) -> None:
+        """Hold `amount_minor` more (or release, if negative) for an unmatched bet: a back can lose its
+        stake if the runner loses; a lay can lose its liability if the runner wins."""
+        if self.mode == LINE_SUM:
+            self.line_minor += amount_minor
+        elif side == 0:
+            self.lose[index] -= amount_minor
+        else:
+            self.win[index] -= amount_minor
 
     # --- incremental updates -------------------------------------------------------------------
 
     def reserve(self, order: Order, reserved_minor: int) -> None:
-        """Set what the order's unmatched part holds: a back can lose its stake if the runner loses;
-        a lay can lose its liability if the runner wins."""
+        """Set what the order's unmatched part holds."""
         delta = reserved_minor - order.reserved_minor
         if delta:
             order.reserved_minor = reserved_minor
-            if self.mode == LINE_SUM:
-                self.line_minor += delta
-            elif order.side == 0:
-                self.lose[order.key] = self.lose.get(order.key, 0) - delta
-            else:
-                self.win[order.key] = self.win.get(order.key, 0) - delta
+            self.hold(order.runner_index, order.side, delta)
 
     def add_matched(self, order: Order, size_minor: int, price_h: int, sign: int = 1) -> None:
         """Add (sign=1) or remove (sign=-1) a matched fragment."""
@@ -144,13 +156,13 @@ class Position:
             self.line_minor += sign * size_minor
             return
         w = win_minor(size_minor, price_h)
-        key = order.key
+        i = order.runner_index
         if order.side == 0:
-            self.win[key] = self.win.get(key, 0) + sign * w
-            self.lose[key] = self.lose.get(key, 0) - sign * size_minor
+            self.win[i] += sign * w
+            self.lose[i] -= sign * size_minor
         else:
-            self.win[key] = self.win.get(key, 0) - sign * w
-            self.lose[key] = self.lose.get(key, 0) + sign * size_minor
+            self.win[i] -= sign * w
+            self.lose[i] += sign * size_minor
 
 
 def unmatched_reserve_minor(order: Order, remaining_minor: int, line_market: bool) -> int:
