@@ -1,18 +1,16 @@
 """`backlay` command line.
 
-    backlay serve [--demo] [--data-dir DIR]   start the exchange (recover from the journal; seed the demo)
+    backlay serve [--demo] [--data-dir DIR] [--host H] [--port P]   start the exchange and its HTTP API
     backlay demo [--data-dir DIR]             a scripted walk through the core: trade, match, settle
 
-Until the HTTP API lands (issue 3), `serve` runs the durable engine with a scripted demo and then
-stays up, snapshotting on exit.
+`serve` runs the HTTP API (identity, Betting, Accounts) over the durable engine.
 """
 
 from __future__ import annotations
 
 import argparse
-import signal
+import os
 import sys
-import time
 
 from backlay.config import Config
 from backlay.core.commands import (
@@ -78,39 +76,35 @@ def scripted_demo(engine: Engine) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    """Recover from the journal and serve the Betfair API (seeding the demo world once with --demo)."""
+    import asyncio
+
+    from backlay.server import serve
+
+    cfg = Config.from_env(args.data_dir)
+    try:
+        import uvloop
+    except ImportError:  # uvloop is optional on platforms without it
+        asyncio.run(serve(cfg, args.host, args.port, args.demo))
+    else:
+        uvloop.run(serve(cfg, args.host, args.port, args.demo))
+    return 0
+
+
+def cmd_core_demo(args: argparse.Namespace) -> int:
+    """The scripted walk through the core, straight on the engine (no HTTP)."""
     cfg = Config.from_env(args.data_dir)
     tune_gc()
     engine = _open_engine(cfg)
     freeze_heap()
     print(f"backlay: journal {cfg.journal_path} (SQLite, WAL, fsync per batch); recovered to seq {engine.seq}")
-    if args.demo and not engine.exchange.accounts:
+    if not engine.exchange.accounts:
         _submit(engine, demo_commands(wall_clock_ms()))
         print("seeded the demo world: accounts alice, bob, carol; soccer, tennis and racing markets")
-    if args.demo:
-        scripted_demo(engine)
-    print("The Betfair HTTP and Stream APIs arrive with issues 3 and 4; the engine is up. Ctrl-C to stop.")
-    stop = False
-
-    def on_signal(*_: object) -> None:
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    while not stop and not args.once:
-        time.sleep(0.2)
-        if engine.exchange.next_due_ms() is not None:
-            engine.tick(wall_clock_ms())
+    scripted_demo(engine)
     engine.snapshot()
     engine.close()
-    print("snapshot written; bye")
     return 0
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    args.demo = True
-    args.once = True
-    return cmd_serve(args)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,11 +113,14 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="start the exchange")
     serve.add_argument("--demo", action="store_true", help="seed the demo world on first start and run the demo")
     serve.add_argument("--data-dir", help="where the journal lives (env BACKLAY_DATA_DIR, default ./data)")
-    serve.add_argument("--once", action="store_true", help="exit after start-up (for scripts and tests)")
+    serve.add_argument("--host", default=os.environ.get("BACKLAY_HOST", "127.0.0.1"),
+                       help="HTTP address (env BACKLAY_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=int(os.environ.get("BACKLAY_HTTP_PORT", "8080")),
+                       help="HTTP port (env BACKLAY_HTTP_PORT, default 8080)")
     serve.set_defaults(func=cmd_serve)
-    demo = sub.add_parser("demo", help="seed and run the scripted demo, then exit")
+    demo = sub.add_parser("demo", help="seed and run the scripted trade/settle walk-through on the core, then exit")
     demo.add_argument("--data-dir", help="where the journal lives (env BACKLAY_DATA_DIR, default ./data)")
-    demo.set_defaults(func=cmd_demo)
+    demo.set_defaults(func=cmd_core_demo)
     args = ap.parse_args(argv)
     return int(args.func(args))
 

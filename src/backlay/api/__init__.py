@@ -1,0 +1,1 @@
+"""The Betfair-compatible HTTP APIs: identity, Betting, Accounts, Heartbeat."""

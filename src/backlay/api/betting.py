@@ -1,0 +1,108 @@
+"""Betting API handlers (003:L9512-12625): orders go through the sequencer, reads read the state."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from backlay.api import convert, reads
+from backlay.api.app import Context, Handler
+from backlay.api.errors import ApiError
+from backlay.core.exchange import Exchange
+from backlay.core.reports import PlaceExecutionReport
+from backlay.wire import betting as w
+
+# Instructions per call (003:L10609-10610, L10056-10057, L11156-11158, L11186-11188): above them the
+# request is INVALID_INPUT_DATA (003:L9976-9978).
+MAX_PLACE = 200
+MAX_EDIT = 60
+CUSTOMER_REF = re.compile(r"^[A-Za-z0-9:\-._+*;~]{1,32}$")  # 003:L10611-10618
+
+
+def _check_customer_ref(ref: str | None) -> None:
+    if ref is not None and not CUSTOMER_REF.match(ref):
+        raise ApiError("INVALID_INPUT_DATA", "customerRef: at most 32 of A-Z a-z 0-9 : - . _ + * ; ~")
+
+
+def _check_count(n: int, limit: int, what: str) -> None:
+    if n > limit:
+        raise ApiError("INVALID_INPUT_DATA", f"at most {limit} {what} instructions per request")
+
+
+async def _final_place(ctx: Context, report: Any) -> PlaceExecutionReport:
+    """A placement held for the in-play bet delay answers when the delay is over (003:L11586-11590)."""
+    if isinstance(report, PlaceExecutionReport) and report.delayed_token is not None and ctx.wait_placement:
+        return await ctx.wait_placement(report.delayed_token)
+    assert isinstance(report, PlaceExecutionReport)
+    return report
+
+
+async def place_orders(ctx: Context, params: w.PlaceOrdersParams) -> w.PlaceExecutionReport:
+    _check_count(len(params.instructions), MAX_PLACE, "place")
+    _check_customer_ref(params.customer_ref)
+    app_key = ctx.app_key.app_key if ctx.app_key else None
+    report = await ctx.submit(convert.place_orders_command(params, ctx.account_id, app_key))
+    return convert.place_report_to_wire(await _final_place(ctx, report), params)
+
+
+async def cancel_orders(ctx: Context, params: w.CancelOrdersParams) -> w.CancelExecutionReport:
+    _check_count(len(params.instructions or []), MAX_EDIT, "cancel")
+    _check_customer_ref(params.customer_ref)
+    report = await ctx.submit(convert.cancel_orders_command(params, ctx.account_id))
+    return convert.cancel_report_to_wire(report, params)  # type: ignore[arg-type]
+
+
+async def replace_orders(ctx: Context, params: w.ReplaceOrdersParams) -> w.ReplaceExecutionReport:
+    _check_count(len(params.instructions), MAX_EDIT, "replace")
+    _check_customer_ref(params.customer_ref)
+    app_key = ctx.app_key.app_key if ctx.app_key else None
+    report = await ctx.submit(convert.replace_orders_command(params, ctx.account_id, app_key))
+    return convert.replace_report_to_wire(report, params, ctx.exchange.orders)  # type: ignore[arg-type]
+
+
+async def update_orders(ctx: Context, params: w.UpdateOrdersParams) -> w.UpdateExecutionReport:
+    _check_count(len(params.instructions), MAX_EDIT, "update")
+    _check_customer_ref(params.customer_ref)
+    report = await ctx.submit(convert.update_orders_command(params, ctx.account_id))
+    return convert.update_report_to_wire(report, params)  # type: ignore[arg-type]
+
+
+HANDLERS: dict[str, Handler] = {
+    "placeOrders": place_orders,
+    "cancelOrders": cancel_orders,
+    "replaceOrders": replace_orders,
+    "updateOrders": update_orders,
+}
+
+
+def _navigation(fn: Callable[[Exchange, w.MarketFilter, str | None], Any]) -> Handler:
+    """listEventTypes, listCompetitions, ...: facets of the markets a MarketFilter selects (003:L10068-10593)."""
+    async def handler(ctx: Context, params: Any) -> Any:
+        return fn(ctx.exchange, params.filter, ctx.account_id)
+    return handler
+
+
+def _read(fn: Callable[[Exchange, Any, str], Any]) -> Handler:
+    async def handler(ctx: Context, params: Any) -> Any:
+        return fn(ctx.exchange, params, ctx.account_id)
+    return handler
+
+
+async def list_time_ranges(ctx: Context, params: w.ListTimeRangesParams) -> list[w.TimeRangeResult]:
+    return reads.list_time_ranges(ctx.exchange, params.filter, params.granularity, ctx.account_id)
+
+
+HANDLERS.update({
+    "listEventTypes": _navigation(reads.list_event_types),
+    "listCompetitions": _navigation(reads.list_competitions),
+    "listEvents": _navigation(reads.list_events),
+    "listMarketTypes": _navigation(reads.list_market_types),
+    "listCountries": _navigation(reads.list_countries),
+    "listVenues": _navigation(reads.list_venues),
+    "listTimeRanges": list_time_ranges,
+    "listMarketCatalogue": _read(reads.list_market_catalogue),
+    "listMarketBook": _read(reads.list_market_book),
+    "listRunnerBook": _read(reads.list_runner_book),
+    "listCurrentOrders": _read(reads.list_current_orders),
+})

@@ -1,0 +1,1 @@
+"""Identity: users, passwords, application keys and sessions (the Betfair identity service)."""

@@ -1,0 +1,129 @@
+"""`backlay serve`: the engine, its sequencer and the HTTP API on one event loop.
+
+The event loop is the only thread that changes exchange state (the sequencer task applies batches
+on it), so request handlers on the same loop read a consistent state between batches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+
+from backlay.api import accounts as api_accounts
+from backlay.api import betting as api_betting
+from backlay.api.app import App, Handler
+from backlay.config import Config
+from backlay.core.commands import Command
+from backlay.core.events import PlacementCompleted
+from backlay.core.exchange import Exchange
+from backlay.core.reports import AdminResult, PlaceExecutionReport, Result
+from backlay.demo import DEMO_ACCOUNTS, demo_commands
+from backlay.identity.store import IdentityStore
+from backlay.runtime import freeze_heap, tune_gc
+from backlay.sequencer import Engine, Sequencer, wall_clock_ms
+from backlay.store.sqlite import SqliteJournal
+
+log = logging.getLogger(__name__)
+
+DEMO_PASSWORD = "backlay-demo"
+
+
+def demo_app_key(account_id: str) -> str:
+    return f"demo-{account_id}-key"
+
+
+def all_handlers() -> dict[str, dict[str, Handler]]:
+    handlers: dict[str, dict[str, Handler]] = {"SportsAPING": {}, "AccountAPING": dict(api_accounts.HANDLERS),
+                                               "HeartbeatAPING": {}}
+    handlers["SportsAPING"].update(api_betting.HANDLERS)
+    return handlers
+
+
+class DelayedPlacements:
+    """Futures for placements held for the in-play bet delay, resolved by their PlacementCompleted."""
+
+    def __init__(self) -> None:
+        self._waiting: dict[int, asyncio.Future[PlaceExecutionReport]] = {}
+
+    def wait(self, token: int) -> asyncio.Future[PlaceExecutionReport]:
+        fut = self._waiting.get(token)
+        if fut is None:
+            fut = self._waiting[token] = asyncio.get_running_loop().create_future()
+        return fut
+
+    def on_events(self, events: list[Any]) -> None:
+        for ev in events:
+            if isinstance(ev, PlacementCompleted):
+                fut = self._waiting.pop(ev.token, None)
+                if fut is not None and not fut.done():
+                    fut.set_result(ev.report)
+
+
+@dataclass
+class Server:
+    engine: Engine
+    sequencer: Sequencer
+    identity: IdentityStore
+    app: App
+
+    @staticmethod
+    async def open(cfg: Config) -> Server:
+        cfg.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = Engine(SqliteJournal(cfg.journal_path), lambda: Exchange(cfg.currency))
+        await asyncio.to_thread(engine.recover)
+        freeze_heap()
+        sequencer = Sequencer(engine, snapshot_every=cfg.snapshot_every)
+        await sequencer.start()
+        identity = IdentityStore(cfg.data_dir / "identity.db")
+        placements = DelayedPlacements()
+        sequencer.add_listener(placements.on_events)
+        app = App(lambda: engine.exchange, sequencer.submit, identity, all_handlers(),
+                  wait_placement=placements.wait)
+        return Server(engine, sequencer, identity, app)
+
+    async def submit(self, cmd: Command) -> Result:
+        return await self.sequencer.submit(cmd)
+
+    async def seed_demo(self) -> bool:
+        """Seed the demo world once: exchange accounts and markets, logins and application keys."""
+        if self.engine.exchange.accounts:
+            return False
+        for cmd in demo_commands(wall_clock_ms()):
+            result = await self.submit(cmd)
+            assert not isinstance(result, AdminResult) or result.ok, result
+        for account_id in DEMO_ACCOUNTS:
+            if not self.identity.has_user(account_id):
+                self.identity.create_user(account_id, DEMO_PASSWORD, account_id)
+                self.identity.create_app_key(account_id, "demo", delayed=False, app_key=demo_app_key(account_id))
+                self.identity.create_app_key(account_id, "demo", delayed=True,
+                                             app_key=demo_app_key(account_id) + "-delayed")
+        return True
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.sequencer.snapshot()
+        await self.sequencer.stop()
+        self.identity.close()
+
+
+async def serve(cfg: Config, host: str, port: int, demo: bool) -> None:
+    tune_gc()
+    server = await Server.open(cfg)
+    try:
+        if demo and await server.seed_demo():
+            print("seeded the demo world")
+        if demo:
+            print(f"demo logins: {', '.join(DEMO_ACCOUNTS)} with password {DEMO_PASSWORD!r}; "
+                  f"app key demo-<name>-key (delayed: demo-<name>-key-delayed)")
+        print(f"Betfair API on http://{host}:{port}/ : identity {host}:{port}/api/, "
+              f"betting {host}:{port}/exchange/betting/json-rpc/v1")
+        config = uvicorn.Config(server.app, host=host, port=port, log_level="warning", http="httptools",
+                                loop="none", lifespan="off", timeout_keep_alive=180)
+        await uvicorn.Server(config).serve()
+    finally:
+        await server.close()

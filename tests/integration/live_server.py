@@ -1,0 +1,68 @@
+"""A real backlay server on a free loopback port, in a background thread, for client tests."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from pathlib import Path
+
+import uvicorn
+
+from backlay.config import Config
+from backlay.server import Server
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LiveServer:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.server: Server | None = None
+        self._uvicorn: uvicorn.Server | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="backlay-live-server", daemon=True)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> LiveServer:
+        self._thread.start()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self._error is not None:
+                raise RuntimeError("server failed to start") from self._error
+            if self._uvicorn is not None and self._uvicorn.started:
+                return self
+            time.sleep(0.02)
+        raise TimeoutError("server did not start")
+
+    def stop(self) -> None:
+        if self._uvicorn is not None:
+            self._uvicorn.should_exit = True
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:  # reported to the test thread
+            self._error = exc
+
+    async def _main(self) -> None:
+        server = await Server.open(Config(data_dir=self.data_dir, currency="GBP", snapshot_every=100_000))
+        self.server = server
+        await server.seed_demo()
+        config = uvicorn.Config(server.app, host="127.0.0.1", port=self.port, log_level="warning",
+                                http="httptools", loop="none", lifespan="off")
+        self._uvicorn = uvicorn.Server(config)
+        try:
+            await self._uvicorn.serve()
+        finally:
+            await server.close()

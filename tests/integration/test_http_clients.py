@@ -1,0 +1,135 @@
+"""The real server over a real socket, driven by unmodified betfairlightweight: only its URL attributes
+are pointed at localhost (identity_uri, api_uri)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import betfairlightweight
+import pytest
+import requests
+from betfairlightweight import filters
+from betfairlightweight.exceptions import APIError, LoginError
+from live_server import LiveServer
+
+from backlay.server import DEMO_PASSWORD, demo_app_key
+
+SOCCER = "1.900000001"
+ARSENAL = 47999
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    server = LiveServer(Path(tmp_path_factory.mktemp("backlay"))).start()
+    yield server
+    server.stop()
+
+
+def client_for(live: LiveServer, user: str, app_key: str | None = None) -> betfairlightweight.APIClient:
+    client = betfairlightweight.APIClient(user, DEMO_PASSWORD, app_key=app_key or demo_app_key(user))
+    client.identity_uri = f"{live.base}/api/"
+    client.api_uri = f"{live.base}/exchange/"
+    return client
+
+
+def test_login_funds_keepalive_logout(live: LiveServer) -> None:
+    """003:L5158-5243 (login), L5044-5114 (keepAlive), L5115-5155 (logout), L12626-13152 (funds)."""
+    client = client_for(live, "alice")
+    client.login_interactive()
+    assert client.session_token
+    funds = client.account.get_account_funds()
+    assert funds.available_to_bet_balance == 10_000.0 and funds.exposure == 0.0
+    assert client.account.get_account_details().currency_code == "GBP"
+    client.keep_alive()
+    token = client.session_token
+    client.logout()
+    with pytest.raises(APIError, match="NO_SESSION"):  # the client dropped its token
+        client.account.get_account_funds()
+    client.set_session_token(token)  # a logged-out token is refused
+    with pytest.raises(APIError, match="INVALID_SESSION_INFORMATION"):
+        client.account.get_account_funds()
+
+
+def test_wrong_password_is_refused(live: LiveServer) -> None:
+    """003:L5274-5287: FAIL with INVALID_USERNAME_OR_PASSWORD and no token."""
+    client = client_for(live, "bob")
+    client.password = "wrong"
+    with pytest.raises(LoginError, match="INVALID_USERNAME_OR_PASSWORD"):
+        client.login_interactive()
+
+
+def test_app_key_of_another_account_is_refused(live: LiveServer) -> None:
+    """Security: a session works only with its own account's application key (INVALID_APP_KEY, 003:L9987)."""
+    client = client_for(live, "carol", app_key=demo_app_key("alice"))
+    client.login_interactive()
+    with pytest.raises(APIError, match="INVALID_APP_KEY"):
+        client.account.get_account_funds()
+
+
+def test_jsonrpc_errors_without_session_or_app_key(live: LiveServer) -> None:
+    """003:L9979-9987: NO_APP_KEY / NO_SESSION as APINGException (-32099) with HTTP 200; -32700 for bad
+    JSON; -32601 for an unknown method; the request id is echoed."""
+    url = f"{live.base}/exchange/betting/json-rpc/v1"
+    r = requests.post(url, data=b'{"jsonrpc":"2.0","method":"SportsAPING/v1.0/cancelOrders","params":{},"id":7}')
+    assert r.status_code == 200
+    body = r.json()
+    assert body["id"] == 7 and body["error"]["code"] == -32099
+    assert body["error"]["data"]["APINGException"]["errorCode"] == "NO_APP_KEY"
+    r = requests.post(url, data=b"{nope", headers={"X-Application": demo_app_key("alice")})
+    assert r.status_code == 200 and r.json()["error"]["code"] == -32700
+    r = requests.post(url, data=b'[{"jsonrpc":"2.0","method":"SportsAPING/v1.0/noSuchThing","params":{},"id":1}]')
+    assert r.status_code == 200 and r.json()[0]["error"]["code"] == -32601
+
+
+def test_place_and_cancel_orders(live: LiveServer) -> None:
+    """003:L10595-10705: placeOrders through betfairlightweight; the bet rests, then cancelOrders."""
+    client = client_for(live, "alice")
+    client.login_interactive()
+    report = client.betting.place_orders(SOCCER, instructions=[filters.place_instruction(
+        order_type="LIMIT", selection_id=ARSENAL, side="BACK",
+        limit_order=filters.limit_order(size=2.0, price=5.0, persistence_type="LAPSE"))])
+    assert report.status == "SUCCESS"
+    ir = report.place_instruction_reports[0]
+    assert ir.status == "SUCCESS" and ir.bet_id and ir.size_matched == 0.0
+    assert client.account.get_account_funds().exposure == -2.0
+    cancel = client.betting.cancel_orders(SOCCER, instructions=[filters.cancel_instruction(ir.bet_id)])
+    assert cancel.status == "SUCCESS" and cancel.cancel_instruction_reports[0].size_cancelled == 2.0
+    assert client.account.get_account_funds().exposure == 0.0
+    # an order that fails validation: the documented error, nothing stored
+    bad = client.betting.place_orders(SOCCER, instructions=[filters.place_instruction(
+        order_type="LIMIT", selection_id=ARSENAL, side="BACK",
+        limit_order=filters.limit_order(size=2.0, price=5.05, persistence_type="LAPSE"))])
+    assert bad.status == "FAILURE" and bad.error_code == "BET_ACTION_ERROR"
+    assert bad.place_instruction_reports[0].error_code == "INVALID_ODDS"
+
+
+def test_navigation_catalogue_book_and_current_orders(live: LiveServer) -> None:
+    """003:L10198-10216 listEventTypes; L10304-10350 listMarketCatalogue; L10218-10302 listMarketBook
+    (availableToBack best first); L10107-10176 listCurrentOrders: through betfairlightweight's resources."""
+    client = client_for(live, "bob")
+    client.login_interactive()
+    names = {r.event_type.name for r in client.betting.list_event_types()}
+    assert {"Soccer", "Tennis", "Horse Racing"} <= names
+    cats = client.betting.list_market_catalogue(
+        filter=filters.market_filter(event_type_ids=["1"]), max_results=10,
+        market_projection=["RUNNER_DESCRIPTION", "EVENT", "MARKET_START_TIME", "MARKET_DESCRIPTION"])
+    assert [c.market_id for c in cats] == [SOCCER]
+    assert {r.runner_name for r in cats[0].runners} >= {"Arsenal", "Chelsea"}
+    placed = client.betting.place_orders(SOCCER, instructions=[filters.place_instruction(
+        order_type="LIMIT", selection_id=ARSENAL, side="LAY",
+        limit_order=filters.limit_order(size=4.0, price=3.0, persistence_type="PERSIST"))])
+    assert placed.status == "SUCCESS"
+    books = client.betting.list_market_book(
+        [SOCCER], price_projection=filters.price_projection(price_data=["EX_BEST_OFFERS", "EX_TRADED"]),
+        order_projection="EXECUTABLE")
+    runner = next(r for r in books[0].runners if r.selection_id == ARSENAL)
+    assert runner.ex.available_to_back[0].price == 3.0 and runner.ex.available_to_back[0].size == 4.0
+    assert [o.size for o in runner.orders] == [4.0]
+    current = client.betting.list_current_orders()
+    assert [o.bet_id for o in current.orders] == [placed.place_instruction_reports[0].bet_id]
+    # another account sees the offer in the book but not bob's order
+    alice = client_for(live, "alice")
+    alice.login_interactive()
+    assert not any(o.bet_id == placed.place_instruction_reports[0].bet_id
+                   for o in alice.betting.list_current_orders().orders)
