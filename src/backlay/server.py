@@ -16,7 +16,9 @@ import uvicorn
 
 from backlay.api import accounts as api_accounts
 from backlay.api import betting as api_betting
+from backlay.api import heartbeat as api_heartbeat
 from backlay.api.app import App, Handler
+from backlay.api.heartbeat import HeartbeatMonitor
 from backlay.config import Config
 from backlay.core.commands import Command
 from backlay.core.events import PlacementCompleted
@@ -37,11 +39,12 @@ def demo_app_key(account_id: str) -> str:
     return f"demo-{account_id}-key"
 
 
-def all_handlers() -> dict[str, dict[str, Handler]]:
-    handlers: dict[str, dict[str, Handler]] = {"SportsAPING": {}, "AccountAPING": dict(api_accounts.HANDLERS),
-                                               "HeartbeatAPING": {}}
-    handlers["SportsAPING"].update(api_betting.HANDLERS)
-    return handlers
+def all_handlers(heartbeats: HeartbeatMonitor) -> dict[str, dict[str, Handler]]:
+    return {
+        "SportsAPING": dict(api_betting.HANDLERS),
+        "AccountAPING": dict(api_accounts.HANDLERS),
+        "HeartbeatAPING": api_heartbeat.handlers(heartbeats),
+    }
 
 
 class DelayedPlacements:
@@ -70,6 +73,7 @@ class Server:
     sequencer: Sequencer
     identity: IdentityStore
     app: App
+    heartbeats: HeartbeatMonitor
 
     @staticmethod
     async def open(cfg: Config) -> Server:
@@ -82,9 +86,11 @@ class Server:
         identity = IdentityStore(cfg.data_dir / "identity.db")
         placements = DelayedPlacements()
         sequencer.add_listener(placements.on_events)
-        app = App(lambda: engine.exchange, sequencer.submit, identity, all_handlers(),
+        heartbeats = HeartbeatMonitor(sequencer.submit, wall_clock_ms)
+        heartbeats.start()
+        app = App(lambda: engine.exchange, sequencer.submit, identity, all_handlers(heartbeats),
                   wait_placement=placements.wait)
-        return Server(engine, sequencer, identity, app)
+        return Server(engine, sequencer, identity, app, heartbeats)
 
     async def submit(self, cmd: Command) -> Result:
         return await self.sequencer.submit(cmd)
@@ -105,6 +111,7 @@ class Server:
         return True
 
     async def close(self) -> None:
+        await self.heartbeats.stop()
         with contextlib.suppress(Exception):
             await self.sequencer.snapshot()
         await self.sequencer.stop()

@@ -133,3 +133,38 @@ def test_navigation_catalogue_book_and_current_orders(live: LiveServer) -> None:
     alice.login_interactive()
     assert not any(o.bet_id == placed.place_instruction_reports[0].bet_id
                    for o in alice.betting.list_current_orders().orders)
+
+
+def test_heartbeat_and_developer_app_keys(live: LiveServer) -> None:
+    """003:L13317-13342 heartbeat through betfairlightweight; 003:L12693-12722 createDeveloperAppKeys
+    (a live and a delayed key) and getDeveloperAppKeys; the new live key works for this account."""
+    client = client_for(live, "carol")
+    client.login_interactive()
+    # betfairlightweight has no heartbeat endpoint: the documented request, as a string (003:L13322-13323)
+    def beat(seconds: str) -> dict[str, object]:
+        r = requests.post(f"{live.base}/exchange/heartbeat/json-rpc/v1", headers=client.request_headers, json={
+            "jsonrpc": "2.0", "method": "HeartbeatAPING/v1.0/heartbeat",
+            "params": {"preferredTimeoutSeconds": seconds}, "id": 1})
+        assert r.status_code == 200
+        result: dict[str, object] = r.json()["result"]
+        return result
+    assert beat("5") == {"actionPerformed": "NONE", "actualTimeoutSeconds": 10}
+    assert beat("0") == {"actionPerformed": "NONE", "actualTimeoutSeconds": 0}
+    # nor app-key operations: JSON-RPC on the Accounts endpoint, no X-Application needed (003:L4738-4739)
+    def account_call(method: str, params: dict[str, object]) -> dict[str, object]:
+        r = requests.post(f"{live.base}/exchange/account/json-rpc/v1",
+                          headers={"X-Authentication": client.session_token or ""},
+                          json={"jsonrpc": "2.0", "method": f"AccountAPING/v1.0/{method}", "params": params, "id": 1})
+        assert r.status_code == 200
+        body: dict[str, object] = r.json()
+        return body
+    app = account_call("createDeveloperAppKeys", {"appName": "my-bot"})["result"]
+    assert isinstance(app, dict) and app["appName"] == "my-bot"
+    versions = app["appVersions"]
+    assert isinstance(versions, list) and sorted(v["delayData"] for v in versions) == [False, True]
+    apps = account_call("getDeveloperAppKeys", {})["result"]
+    assert isinstance(apps, list) and {"demo", "my-bot"} <= {a["appName"] for a in apps}
+    client.app_key = next(v["applicationKey"] for v in versions if not v["delayData"])
+    assert client.account.get_account_funds().available_to_bet_balance == 2_500.0
+    again = account_call("createDeveloperAppKeys", {"appName": "my-bot"})["error"]
+    assert isinstance(again, dict) and again["data"]["AccountAPINGException"]["errorCode"] == "UNEXPECTED_ERROR"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 from backlay.api.app import Context, Handler
 from backlay.api.errors import ApiError
 from backlay.wire import accounts as wa
@@ -37,7 +39,38 @@ async def get_account_details(ctx: Context, params: wa.GetAccountDetailsParams) 
         timezone="GMT", discount_rate=0.0, points_balance=0, country_code="GB")
 
 
+def _developer_apps(ctx: Context) -> list[wa.DeveloperApp]:
+    owner = ctx.identity.username_of(ctx.account_id) or ctx.account_id
+    apps: dict[str, list[wa.DeveloperAppVersion]] = {}
+    for key in ctx.identity.app_keys_of(ctx.account_id):
+        apps.setdefault(key.name, []).append(wa.DeveloperAppVersion(
+            owner=owner, version_id=zlib.crc32(key.app_key.encode()), version="1.0-DELAY" if key.delayed else "1.0",
+            application_key=key.app_key, delay_data=key.delayed, subscription_required=False, owner_managed=False,
+            active=True))
+    return [wa.DeveloperApp(app_name=name, app_id=zlib.crc32(f"{ctx.account_id}/{name}".encode()),
+                            app_versions=versions) for name, versions in apps.items()]
+
+
+async def create_developer_app_keys(ctx: Context, params: wa.CreateDeveloperAppKeysParams) -> wa.DeveloperApp:
+    """Two keys, one live and one delayed (003:L12693-12709); the name must be unique for the account
+    and must not contain the username, else UNEXPECTED_ERROR."""
+    name = params.app_name.strip()
+    owner = ctx.identity.username_of(ctx.account_id) or ctx.account_id
+    if not name or owner.lower() in name.lower() or any(k.name == name for k in ctx.identity.app_keys_of(ctx.account_id)):
+        raise ApiError("UNEXPECTED_ERROR", "appName must be new for this account and not contain the username",
+                       EXCEPTION)
+    ctx.identity.create_app_key(ctx.account_id, name, delayed=False)
+    ctx.identity.create_app_key(ctx.account_id, name, delayed=True)
+    return next(app for app in _developer_apps(ctx) if app.app_name == name)
+
+
+async def get_developer_app_keys(ctx: Context, params: wa.GetDeveloperAppKeysParams) -> list[wa.DeveloperApp]:
+    return _developer_apps(ctx)
+
+
 HANDLERS: dict[str, Handler] = {
     "getAccountFunds": get_account_funds,
     "getAccountDetails": get_account_details,
+    "createDeveloperAppKeys": create_developer_app_keys,
+    "getDeveloperAppKeys": get_developer_app_keys,
 }

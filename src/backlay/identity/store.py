@@ -83,6 +83,11 @@ class IdentityStore:
                 "INSERT INTO users (username, account_id, salt, pw_hash, jurisdiction) VALUES (?, ?, ?, ?, ?)",
                 (username, account_id, salt, hash_password(password, salt), jurisdiction))
 
+    def username_of(self, account_id: str) -> str | None:
+        with self._lock:
+            row = self._conn.execute("SELECT username FROM users WHERE account_id = ?", (account_id,)).fetchone()
+        return row[0] if row else None
+
     def has_user(self, username: str) -> bool:
         with self._lock:
             return self._conn.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone() is not None
