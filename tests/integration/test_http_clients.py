@@ -168,3 +168,22 @@ def test_heartbeat_and_developer_app_keys(live: LiveServer) -> None:
     assert client.account.get_account_funds().available_to_bet_balance == 2_500.0
     again = account_call("createDeveloperAppKeys", {"appName": "my-bot"})["error"]
     assert isinstance(again, dict) and again["data"]["AccountAPINGException"]["errorCode"] == "UNEXPECTED_ERROR"
+
+
+def test_navigation_menu(live: LiveServer) -> None:
+    """003:L8707-8854: GET .../rest/v1/en/navigation/menu.json: ROOT (id 0) -> EVENT_TYPE -> GROUP /
+    EVENT -> MARKET, and RACE nodes for horse racing; through betfairlightweight's navigation endpoint."""
+    client = client_for(live, "alice")
+    client.navigation_uri = f"{live.base}/exchange/betting/rest/v1/en/navigation/menu.json"
+    client.login_interactive()
+    root = client.navigation.list_navigation()
+    assert (root["id"], root["name"], root["type"]) == (0, "ROOT", "GROUP")
+    by_name = {et["name"]: et for et in root["children"]}
+    soccer = by_name["Soccer"]
+    group = soccer["children"][0]
+    assert group["type"] == "GROUP" and group["name"] == "English Premier League"
+    event = group["children"][0]
+    assert event["type"] == "EVENT" and event["children"][0]["id"] == SOCCER
+    assert event["children"][0]["numberOfWinners"] == "1"  # a string here (003:L8843-8854)
+    race = by_name["Horse Racing"]["children"][0]
+    assert race["type"] == "RACE" and race["venue"] == "Ascot" and race["children"][0]["type"] == "MARKET"

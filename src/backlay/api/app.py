@@ -18,6 +18,7 @@ from urllib.parse import parse_qs
 
 import msgspec
 
+from backlay.api import navigation
 from backlay.api.errors import ApiError, jsonrpc_api_error, jsonrpc_error, rest_dsc_fault, rest_fault
 from backlay.core.commands import Command
 from backlay.core.exchange import Exchange
@@ -127,6 +128,9 @@ class App:
         parts = [p for p in path.split("/") if p]
         if len(parts) == 2 and parts[0] == "api" and parts[1] in ("login", "keepAlive", "logout"):
             return 200, self._identity(parts[1], method, headers, body)
+        if parts[:4] == ["exchange", "betting", "rest", "v1"] and parts[5:] == ["navigation", "menu.json"] \
+                and len(parts) == 7 and method == "GET":
+            return self._navigation(headers)
         if len(parts) >= 4 and parts[0] == "exchange" and method == "POST":
             service = {"betting": "SportsAPING", "account": "AccountAPING", "heartbeat": "HeartbeatAPING"}.get(parts[1])
             if service is not None and parts[2] in ("json-rpc", "jsonrpc") and parts[3] == "v1":
@@ -134,6 +138,14 @@ class App:
             if service is not None and parts[2] == "rest" and parts[3] == "v1.0" and len(parts) == 5:
                 return await self._rest(service, parts[4], headers, body)
         return 404, {"faultcode": "Client", "faultstring": "DSC-0021", "detail": {}}
+
+    def _navigation(self, headers: dict[str, str]) -> tuple[int, Any]:
+        """GET .../rest/v1/{locale}/navigation/menu.json with the usual headers (003:L8713-8721)."""
+        try:
+            ctx = self._authenticate("SportsAPING", "navigation", headers, self._clock_ms())
+        except ApiError as e:
+            return rest_fault(e)
+        return 200, navigation.menu(ctx.exchange)
 
     # --- identity (003:L5044-5375) -------------------------------------------------------------------
 
