@@ -11,6 +11,8 @@ from pathlib import Path
 import uvicorn
 
 from backlay.config import Config
+from backlay.core.commands import Command
+from backlay.core.reports import Result
 from backlay.server import Server
 
 
@@ -27,6 +29,7 @@ class LiveServer:
         self.server: Server | None = None
         self._uvicorn: uvicorn.Server | None = None
         self._error: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._thread = threading.Thread(target=self._run, name="backlay-live-server", daemon=True)
 
     @property
@@ -55,7 +58,13 @@ class LiveServer:
         except BaseException as exc:  # reported to the test thread
             self._error = exc
 
+    def submit(self, cmd: Command) -> Result:
+        """Submit an operator command to the running server's sequencer, from the test thread."""
+        assert self._loop is not None and self.server is not None
+        return asyncio.run_coroutine_threadsafe(self.server.submit(cmd), self._loop).result(timeout=30)
+
     async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
         server = await Server.open(Config(data_dir=self.data_dir, currency="GBP", snapshot_every=100_000))
         self.server = server
         await server.seed_demo()

@@ -187,3 +187,31 @@ def test_navigation_menu(live: LiveServer) -> None:
     assert event["children"][0]["numberOfWinners"] == "1"  # a string here (003:L8843-8854)
     race = by_name["Horse Racing"]["children"][0]
     assert race["type"] == "RACE" and race["venue"] == "Ascot" and race["children"][0]["type"] == "MARKET"
+
+
+def test_settled_market_history(live: LiveServer) -> None:
+    """After settlement: listClearedOrders (003:L11213-11343) at BET and MARKET level,
+    listMarketProfitAndLoss (003:L10461-10479) before it, getAccountStatement (001:L1052-1186 shape)."""
+    from backlay.core.commands import RunnerResult, SettleMarket
+
+    tennis, alcaraz = "1.900000002", 2249229
+    backer, layer = client_for(live, "alice"), client_for(live, "bob")
+    backer.login_interactive()
+    layer.login_interactive()
+    for client, side in ((layer, "LAY"), (backer, "BACK")):
+        r = client.betting.place_orders(tennis, instructions=[filters.place_instruction(
+            order_type="LIMIT", selection_id=alcaraz, side=side,
+            limit_order=filters.limit_order(size=10.0, price=2.0, persistence_type="LAPSE"))])
+        assert r.status == "SUCCESS"
+    pnl = backer.betting.list_market_profit_and_loss([tennis])
+    assert {p.selection_id: p.if_win for p in pnl[0].profit_and_losses}[alcaraz] == 10.0
+    assert live.submit(SettleMarket(market_id=tennis, results=[RunnerResult(selection_id=alcaraz)])).ok  # type: ignore[union-attr]
+    cleared = backer.betting.list_cleared_orders(bet_status="SETTLED", market_ids=[tennis])
+    assert [(o.profit, o.bet_outcome) for o in cleared.orders] == [(10.0, "WON")]
+    by_market = backer.betting.list_cleared_orders(bet_status="SETTLED", market_ids=[tennis], group_by="MARKET")
+    assert by_market.orders[0].commission == 0.5
+    lost = layer.betting.list_cleared_orders(bet_status="SETTLED", market_ids=[tennis])
+    assert [o.profit for o in lost.orders] == [-10.0]
+    statement = backer.account.get_account_statement()
+    amounts = [item.amount for item in statement.account_statement[:2]]
+    assert amounts == [-0.5, 10.0]  # newest first: commission, then the winning bet

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zlib
 
+from backlay.api import history
 from backlay.api.app import Context, Handler
 from backlay.api.errors import ApiError
 from backlay.wire import accounts as wa
@@ -68,9 +69,14 @@ async def get_developer_app_keys(ctx: Context, params: wa.GetDeveloperAppKeysPar
     return _developer_apps(ctx)
 
 
+async def get_account_statement(ctx: Context, params: wa.GetAccountStatementParams) -> wa.AccountStatementReport:
+    return history.get_account_statement(ctx.exchange, params, ctx.account_id)
+
+
 HANDLERS: dict[str, Handler] = {
     "getAccountFunds": get_account_funds,
     "getAccountDetails": get_account_details,
     "createDeveloperAppKeys": create_developer_app_keys,
     "getDeveloperAppKeys": get_developer_app_keys,
+    "getAccountStatement": get_account_statement,
 }

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from backlay.api import convert, reads
+from backlay.api import convert, history, reads
 from backlay.api.app import Context, Handler
 from backlay.api.errors import ApiError
 from backlay.core.exchange import Exchange
@@ -105,4 +105,6 @@ HANDLERS.update({
     "listMarketBook": _read(reads.list_market_book),
     "listRunnerBook": _read(reads.list_runner_book),
     "listCurrentOrders": _read(reads.list_current_orders),
+    "listClearedOrders": _read(history.list_cleared_orders),
+    "listMarketProfitAndLoss": _read(history.list_market_profit_and_loss),
 })
