@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from backlay.api import convert, history, reads
+from backlay.api import convert, history, limits, reads
 from backlay.api.app import Context, Handler
 from backlay.api.errors import ApiError
 from backlay.core.exchange import Exchange
@@ -25,9 +25,14 @@ def _check_customer_ref(ref: str | None) -> None:
         raise ApiError("INVALID_INPUT_DATA", "customerRef: at most 32 of A-Z a-z 0-9 : - . _ + * ; ~")
 
 
-def _check_count(n: int, limit: int, what: str) -> None:
+RATE = limits.InstructionRate()
+
+
+def _check_count(n: int, limit: int, what: str, ctx: Context | None = None) -> None:
     if n > limit:
         raise ApiError("INVALID_INPUT_DATA", f"at most {limit} {what} instructions per request")
+    if ctx is not None:
+        RATE.take(ctx.account_id, max(n, 1), ctx.now_ms)
 
 
 async def _final_place(ctx: Context, report: Any) -> PlaceExecutionReport:
@@ -39,7 +44,7 @@ async def _final_place(ctx: Context, report: Any) -> PlaceExecutionReport:
 
 
 async def place_orders(ctx: Context, params: w.PlaceOrdersParams) -> w.PlaceExecutionReport:
-    _check_count(len(params.instructions), MAX_PLACE, "place")
+    _check_count(len(params.instructions), MAX_PLACE, "place", ctx)
     _check_customer_ref(params.customer_ref)
     app_key = ctx.app_key.app_key if ctx.app_key else None
     report = await ctx.submit(convert.place_orders_command(params, ctx.account_id, app_key))
@@ -47,14 +52,14 @@ async def place_orders(ctx: Context, params: w.PlaceOrdersParams) -> w.PlaceExec
 
 
 async def cancel_orders(ctx: Context, params: w.CancelOrdersParams) -> w.CancelExecutionReport:
-    _check_count(len(params.instructions or []), MAX_EDIT, "cancel")
+    _check_count(len(params.instructions or []), MAX_EDIT, "cancel", ctx)
     _check_customer_ref(params.customer_ref)
     report = await ctx.submit(convert.cancel_orders_command(params, ctx.account_id))
     return convert.cancel_report_to_wire(report, params)  # type: ignore[arg-type]
 
 
 async def replace_orders(ctx: Context, params: w.ReplaceOrdersParams) -> w.ReplaceExecutionReport:
-    _check_count(len(params.instructions), MAX_EDIT, "replace")
+    _check_count(len(params.instructions), MAX_EDIT, "replace", ctx)
     _check_customer_ref(params.customer_ref)
     app_key = ctx.app_key.app_key if ctx.app_key else None
     report = await ctx.submit(convert.replace_orders_command(params, ctx.account_id, app_key))
@@ -62,7 +67,7 @@ async def replace_orders(ctx: Context, params: w.ReplaceOrdersParams) -> w.Repla
 
 
 async def update_orders(ctx: Context, params: w.UpdateOrdersParams) -> w.UpdateExecutionReport:
-    _check_count(len(params.instructions), MAX_EDIT, "update")
+    _check_count(len(params.instructions), MAX_EDIT, "update", ctx)
     _check_customer_ref(params.customer_ref)
     report = await ctx.submit(convert.update_orders_command(params, ctx.account_id))
     return convert.update_report_to_wire(report, params)  # type: ignore[arg-type]
@@ -83,8 +88,10 @@ def _navigation(fn: Callable[[Exchange, w.MarketFilter, str | None], Any]) -> Ha
     return handler
 
 
-def _read(fn: Callable[[Exchange, Any, str], Any]) -> Handler:
+def _read(fn: Callable[[Exchange, Any, str], Any], check: Callable[[Any], None] | None = None) -> Handler:
     async def handler(ctx: Context, params: Any) -> Any:
+        if check is not None:
+            check(params)
         return fn(ctx.exchange, params, ctx.account_id)
     return handler
 
@@ -101,10 +108,10 @@ HANDLERS.update({
     "listCountries": _navigation(reads.list_countries),
     "listVenues": _navigation(reads.list_venues),
     "listTimeRanges": list_time_ranges,
-    "listMarketCatalogue": _read(reads.list_market_catalogue),
-    "listMarketBook": _read(reads.list_market_book),
+    "listMarketCatalogue": _read(reads.list_market_catalogue, limits.check_catalogue),
+    "listMarketBook": _read(reads.list_market_book, limits.check_book),
     "listRunnerBook": _read(reads.list_runner_book),
-    "listCurrentOrders": _read(reads.list_current_orders),
+    "listCurrentOrders": _read(reads.list_current_orders, limits.check_current_orders),
     "listClearedOrders": _read(history.list_cleared_orders),
-    "listMarketProfitAndLoss": _read(history.list_market_profit_and_loss),
+    "listMarketProfitAndLoss": _read(history.list_market_profit_and_loss, limits.check_profit_and_loss),
 })
