@@ -644,3 +644,15 @@ def test_responses_round_trip_through_the_decoder() -> None:
             matches_by_strategy={"s1": betting.Matches(matches=[betting.Match(side="LAY", price=3.0, size=1.0)])})])
     assert decode_as(betting.MarketBook, encode(book)) == book
     assert json.loads(encode(book))["runners"][0]["matches"] == [{"side": "BACK", "price": 2.0, "size": 5.0}]
+
+
+def test_params_that_are_not_an_object_are_a_type_error() -> None:
+    """A params value that is not a JSON object (found by the HTTP fuzz test: a REST body of `0`) is a
+    DSC-0009 type error, not a crash (001:L109-117)."""
+    from backlay.wire.betting import CancelOrdersParams
+    from backlay.wire.common import ParamsError, decode_as
+
+    for raw in (0, [1], "x"):
+        with pytest.raises(ParamsError) as info:
+            decode_as(CancelOrdersParams, raw)  # type: ignore[arg-type]
+        assert info.value.kind in ("type", "parse")

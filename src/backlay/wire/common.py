@@ -319,6 +319,8 @@ def decode_as(tp: type[T], raw: bytes | str | Mapping[str, Any] | None) -> T:
                 obj = msgspec.json.decode(raw)
             except msgspec.DecodeError as exc:
                 raise ParamsError("parse", f"malformed JSON: {exc}") from None
+    elif not isinstance(raw, Mapping):  # e.g. `0` or `[...]` sent as the params object
+        raise ParamsError("type", "params must be a JSON object")
     else:
         obj = dict(raw)
         try:
