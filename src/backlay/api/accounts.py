@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zlib
 
-from backlay.api import history
+from backlay.api import history, reads
 from backlay.api.app import Context, Handler
 from backlay.api.errors import ApiError
 from backlay.wire import accounts as wa
@@ -12,23 +12,8 @@ from backlay.wire import accounts as wa
 EXCEPTION = "AccountAPINGException"
 
 
-def _minor_to_wire(minor: int) -> float:
-    return minor / 100
-
-
 async def get_account_funds(ctx: Context, params: wa.GetAccountFundsParams) -> wa.AccountFundsResponse:
-    acct = ctx.exchange.accounts.get(ctx.account_id)
-    if acct is None:
-        raise ApiError("INVALID_SESSION_INFORMATION", "no exchange account for this session", EXCEPTION)
-    return wa.AccountFundsResponse(
-        available_to_bet_balance=_minor_to_wire(acct.available_minor),
-        exposure=_minor_to_wire(-acct.exposure_minor),  # Betfair reports exposure as a negative amount
-        retained_commission=0.0,
-        exposure_limit=_minor_to_wire(-acct.exposure_limit_minor) if acct.exposure_limit_minor is not None else None,
-        discount_rate=0.0,
-        points_balance=0,
-        wallet="UK",
-    )
+    return reads.get_account_funds(ctx.exchange, ctx.account_id)
 
 
 async def get_account_details(ctx: Context, params: wa.GetAccountDetailsParams) -> wa.AccountDetailsResponse:
