@@ -136,12 +136,12 @@ def side_to_wire(side: int) -> str:
     return codes.SIDE_NAMES[side]
 
 
-def _avg_price(matched_value: int, size_minor: int) -> float:
+def avg_price(matched_value: int, size_minor: int) -> float:
     """Average matched price from sum(size_minor * price_h) (reports.py): value / size / 100."""
     return matched_value / (size_minor * 100) if size_minor else 0.0
 
 
-def _seconds(ms: int) -> Instant:
+def to_the_second(ms: int) -> Instant:
     """placedDate and matchedDate are "to the second" (003:L11846-11847): emitted with .000Z."""
     return Instant(ms - ms % 1000)
 
@@ -302,14 +302,14 @@ def _place_instruction_report(rep: r.PlaceInstructionReport,
     avg = size = None
     if rep.size_matched_minor is not None:
         size = from_minor(rep.size_matched_minor)
-        avg = _avg_price(rep.matched_value or 0, rep.size_matched_minor)
+        avg = avg_price(rep.matched_value or 0, rep.size_matched_minor)
     return w.PlaceInstructionReport(
         status=rep.status,
         error_code=rep.error_code,
         order_status=cast(Any, rep.order_status),
         instruction=_place_instruction_to_wire(rep.instruction, original),
         bet_id=None if rep.bet_id is None else bet_id_to_wire(rep.bet_id),
-        placed_date=None if rep.placed_ms is None else _seconds(rep.placed_ms),
+        placed_date=None if rep.placed_ms is None else to_the_second(rep.placed_ms),
         average_price_matched=avg,
         size_matched=size,
     )

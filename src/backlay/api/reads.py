@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final, TypeVar, cast
 
 from backlay.api.convert import (
+    avg_price,
     bet_id_from_wire,
     bet_id_to_wire,
     from_handicap_h,
@@ -22,6 +23,7 @@ from backlay.api.convert import (
     from_price_h,
     side_to_wire,
     to_handicap_h,
+    to_the_second,
 )
 from backlay.api.errors import ApiError
 from backlay.core import codes
@@ -301,11 +303,7 @@ def list_market_catalogue(ex: Exchange, params: w.ListMarketCatalogueParams,
 
 
 def _avg_price(o: Order) -> float:
-    return o.matched_value / (o.matched_minor * 100) if o.matched_minor else 0.0
-
-
-def _seconds(ms: int) -> Instant:
-    return Instant(ms - ms % 1000)
+    return avg_price(o.matched_value, o.matched_minor)
 
 
 def _order_price(o: Order) -> float:
@@ -323,7 +321,7 @@ def order_to_wire(o: Order) -> w.Order:
         price=_order_price(o),
         size=from_minor(o.size_minor),
         bsp_liability=from_minor(o.bsp_liability_minor),
-        placed_date=_seconds(o.placed_ms),
+        placed_date=to_the_second(o.placed_ms),
         avg_price_matched=_avg_price(o),
         size_matched=from_minor(o.matched_minor),
         size_remaining=from_minor(o.remaining_minor),
@@ -348,8 +346,8 @@ def current_order_to_wire(o: Order, market: Market) -> w.CurrentOrderSummary:
         status=o.status,
         persistence_type=o.persistence,
         order_type=o.order_type,
-        placed_date=_seconds(o.placed_ms),
-        matched_date=None if o.matched_ms is None else _seconds(o.matched_ms),
+        placed_date=to_the_second(o.placed_ms),
+        matched_date=None if o.matched_ms is None else to_the_second(o.matched_ms),
         average_price_matched=_avg_price(o),
         size_matched=from_minor(o.matched_minor),
         size_remaining=from_minor(o.remaining_minor),
