@@ -60,6 +60,15 @@ class BookSide:
                 level.orders = deque([o for o in level.orders if o.remaining_minor > 0])
                 level.dead = 0
 
+    def remove(self, order: Order) -> None:
+        """Take a resting order out of its level without changing its sizes (it leaves for the SP auction)."""
+        level = self.levels[order.tick]
+        level.orders.remove(order)
+        level.total_minor -= order.remaining_minor
+        order.in_book = False
+        if level.total_minor == 0:
+            self.drop(order.tick)
+
     def drop(self, tick: int) -> None:
         del self.levels[tick]
         del self.ticks[bisect_left(self.ticks, tick)]

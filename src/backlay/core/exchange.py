@@ -89,6 +89,12 @@ NON_MATERIAL_FIELDS = frozenset(
 )
 
 
+def survives_material_event(order: Order) -> bool:
+    """Unmatched bets a material event (turn in-play, a goal) leaves alone: all but LAPSE LIMIT bets
+    (003:L9822-9829)."""
+    return order.order_type != codes.LIMIT or order.persistence != codes.LAPSE
+
+
 class Prepared:
     """A validated place instruction, ready to reserve and execute."""
 
@@ -275,8 +281,7 @@ class Exchange:
         self._events.append(OrderChanged(market.market_id, order.account_id, order.bet_id))
         return by
 
-    def lapse_unmatched(self, market: Market, ts_ms: int, keep: Callable[[Order], bool] | None = None,
-                        reason: str | None = None) -> None:
+    def lapse_unmatched(self, market: Market, ts_ms: int, keep: Callable[[Order], bool] | None = None) -> None:
         """Lapse every unmatched order in the market except those `keep` keeps, pending delayed ones
         included."""
         touched: dict[str, None] = {}
@@ -285,7 +290,7 @@ class Exchange:
             self._complete_delayed_lapsed(market, dl, ts_ms, Lapse.MKT_SUSPENDED)
         for order in market.orders.values():
             if order.status == codes.EXECUTABLE and (keep is None or not keep(order)):
-                self._lapse_or_cancel(market, order, order.remaining_minor, ts_ms, lapse=True, reason=reason)
+                self._lapse_or_cancel(market, order, order.remaining_minor, ts_ms, lapse=True)
                 touched[order.account_id] = None
         for account_id in touched:
             self._refresh_exposure(market, account_id)
@@ -1147,7 +1152,7 @@ class Exchange:
             market.suspend_count += 1
             market.suspend_reason = cmd.suspend_reason
             if cmd.material:
-                self.lapse_unmatched(market, ts_ms, keep=lambda o: o.persistence != codes.LAPSE or o.order_type != codes.LIMIT)
+                self.lapse_unmatched(market, ts_ms, keep=survives_material_event)
         else:
             market.suspend_reason = None
         # activation sets the minimum accepted version too (the table at 003:L10866)
@@ -1168,38 +1173,22 @@ class Exchange:
         if cmd.bet_delay_s < 0 or cmd.bet_delay_s > 60:
             return admin_error(AdminErr.INVALID_MARKET_DEFINITION, "betDelay must be 0..60 seconds")
         market.suspend_count += 1
-        touched: dict[str, None] = {}
+        self.lapse_unmatched(market, ts_ms, keep=survives_material_event)
         for order in market.orders.values():
-            if order.order_type != codes.LIMIT or order.status != codes.EXECUTABLE:
-                continue
-            if order.persistence == codes.LAPSE:
-                self._lapse_or_cancel(market, order, order.remaining_minor, ts_ms, lapse=True)
-                touched[order.account_id] = None
-            elif order.persistence == codes.MARKET_ON_CLOSE:
+            if (order.order_type == codes.LIMIT and order.status == codes.EXECUTABLE
+                    and order.persistence == codes.MARKET_ON_CLOSE):
                 # the unmatched remainder leaves the book for the SP auction, holding the same liability
-                self._take_off_book(market, order)
+                book = market.runner_list[order.runner_index].book
+                (book.backs if order.side == BACK else book.lays).remove(order)
                 order.bsp_liability_minor = order.reserved_minor
                 order.order_type = codes.MARKET_ON_CLOSE
+                self._events.append(RunnerChanged(market.market_id, order.selection_id, order.handicap_h))
                 self._events.append(OrderChanged(market.market_id, order.account_id, order.bet_id))
-        for account_id in touched:
-            self._refresh_exposure(market, account_id)
         market.inplay = True
         market.bet_delay_s = cmd.bet_delay_s
         market.bump_version(material=True)
         self._events.append(MarketChanged(cmd.market_id))
         return OK
-
-    def _take_off_book(self, market: Market, order: Order) -> None:
-        """Remove a resting order from its level without changing its sizes."""
-        book = market.runner_list[order.runner_index].book
-        side = book.backs if order.side == BACK else book.lays
-        level = side.levels[order.tick]
-        level.orders.remove(order)
-        level.total_minor -= order.remaining_minor
-        order.in_book = False
-        if level.total_minor == 0:
-            side.drop(order.tick)
-        self._events.append(RunnerChanged(market.market_id, order.selection_id, order.handicap_h))
 
     def _remove_runner(self, cmd: RemoveRunner, ts_ms: int) -> AdminResult:
         market = self._market(cmd.market_id)

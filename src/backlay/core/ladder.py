@@ -58,16 +58,6 @@ class Ladder:
             return i
         return None
 
-    def tick_at_or_below(self, price_h: int) -> int | None:
-        """The highest tick whose price is <= price_h."""
-        i = bisect_left(self.prices_h, price_h + 1) - 1
-        return i if i >= 0 else None
-
-    def tick_at_or_above(self, price_h: int) -> int | None:
-        """The lowest tick whose price is >= price_h."""
-        i = bisect_left(self.prices_h, price_h)
-        return i if i < len(self.prices_h) else None
-
 
 def _classic_prices() -> list[int]:
     prices: list[int] = []

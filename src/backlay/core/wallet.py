@@ -150,19 +150,20 @@ class Position:
             order.reserved_minor = reserved_minor
             self.hold(order.runner_index, order.side, delta)
 
-    def add_matched(self, order: Order, size_minor: int, price_h: int, sign: int = 1) -> None:
-        """Add (sign=1) or remove (sign=-1) a matched fragment."""
+    def add_matched(self, order: Order, size_minor: int, price_h: int) -> None:
+        """Add a matched fragment: a back wins `win` if its runner wins and loses its stake otherwise;
+        a lay the opposite."""
         if self.mode == LINE_SUM:
-            self.line_minor += sign * size_minor
+            self.line_minor += size_minor
             return
         w = win_minor(size_minor, price_h)
         i = order.runner_index
         if order.side == 0:
-            self.win[i] += sign * w
-            self.lose[i] -= sign * size_minor
+            self.win[i] += w
+            self.lose[i] -= size_minor
         else:
-            self.win[i] -= sign * w
-            self.lose[i] += sign * size_minor
+            self.win[i] -= w
+            self.lose[i] += size_minor
 
 
 def unmatched_reserve_minor(order: Order, remaining_minor: int, line_market: bool) -> int:
