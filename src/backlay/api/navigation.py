@@ -14,17 +14,14 @@ from typing import Any
 from backlay.core import codes
 from backlay.core.exchange import Exchange
 from backlay.core.market import Market
+from backlay.wire.common import Instant
 
 RACING_EVENT_TYPES = frozenset({"7", "4339"})
 
 
-def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
-
-
 def _market_node(m: Market) -> dict[str, Any]:
     d = m.definition
-    return {"exchangeId": "1", "id": m.market_id, "marketStartTime": _iso(d.market_time_ms),
+    return {"exchangeId": "1", "id": m.market_id, "marketStartTime": Instant(d.market_time_ms).iso(),
             "marketType": d.market_type, "numberOfWinners": str(d.number_of_winners), "name": d.name,
             "type": "MARKET"}
 
@@ -47,7 +44,7 @@ def menu(ex: Exchange) -> dict[str, Any]:
             hhmm = datetime.fromtimestamp(d.market_time_ms / 1000, tz=UTC).strftime("%H%M")
             race_id = f"{d.event_id}.{hhmm}"
             race = _node(et["children"], "R" + race_id, {
-                "id": race_id, "name": d.name, "startTime": _iso(d.market_time_ms), "type": "RACE",
+                "id": race_id, "name": d.name, "startTime": Instant(d.market_time_ms).iso(), "type": "RACE",
                 "venue": d.venue or "", "raceNumber": "", "countryCode": d.country_code or "GB"})
             race["children"][m.market_id] = _market_node(m)
             continue

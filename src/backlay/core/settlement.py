@@ -13,7 +13,7 @@ from . import codes
 from .codes import BACK, AdminErr
 from .commands import RemoveRunner, RunnerResult, SettleMarket
 from .events import FundsChanged, MarketChanged, MarketSettled, OrderChanged, RunnerChanged
-from .ledger import ClearedOrder, StatementItem
+from .ledger import RETENTION_MS, ClearedOrder, StatementItem
 from .market import Market, Runner, Settlement
 from .money import div_round_half_away
 from .orders import Fragment, Order
@@ -393,7 +393,7 @@ def unsettle(ex: Exchange, market: Market, ts_ms: int) -> AdminResult:
 def _prune(ex: Exchange, ts_ms: int) -> None:
     """Keep 90 days of history: cleared orders, statements and settled markets (003:L11221-11224)."""
     ex.ledger.prune(ts_ms)
-    horizon = ts_ms - 90 * 24 * 3600 * 1000
+    horizon = ts_ms - RETENTION_MS
     old = [m for m in ex.markets.values() if m.settled and m.settled_ms is not None and m.settled_ms < horizon]
     for market in old:
         for bet_id in market.orders:
