@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,17 +11,32 @@ from pathlib import Path
 @dataclass(frozen=True)
 class Config:
     data_dir: Path
-    currency: str
-    snapshot_every: int  # commands between snapshots
+    currency: str = "GBP"
+    snapshot_every: int = 100_000  # commands between snapshots
+    admin_token: str | None = None  # None: read or create <data dir>/admin-token
+    dev_mode: bool = False  # plain-HTTP certlogin (no client certificate) on the API port
 
     @staticmethod
-    def from_env(data_dir: str | None = None) -> Config:
+    def from_env(data_dir: str | None = None, admin_token: str | None = None, dev_mode: bool | None = None) -> Config:
         return Config(
             data_dir=Path(data_dir or os.environ.get("BACKLAY_DATA_DIR", "data")),
             currency=os.environ.get("BACKLAY_CURRENCY", "GBP"),
             snapshot_every=int(os.environ.get("BACKLAY_SNAPSHOT_EVERY", "100000")),
+            admin_token=admin_token or os.environ.get("BACKLAY_ADMIN_TOKEN") or None,
+            dev_mode=dev_mode if dev_mode is not None else os.environ.get("BACKLAY_DEV_MODE", "") in ("1", "true"),
         )
 
     @property
     def journal_path(self) -> Path:
         return self.data_dir / "journal.db"
+
+    def resolve_admin_token(self) -> str:
+        """The configured token, else the one kept in the data directory (created on first start, mode 600)."""
+        if self.admin_token:
+            return self.admin_token
+        path = self.data_dir / "admin-token"
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(32) + "\n")
+        return path.read_text().strip()

@@ -17,6 +17,8 @@ import uvicorn
 from backlay.api import accounts as api_accounts
 from backlay.api import betting as api_betting
 from backlay.api import heartbeat as api_heartbeat
+from backlay.api import scores as api_scores
+from backlay.api.admin import AdminApi
 from backlay.api.app import App, Handler
 from backlay.api.heartbeat import HeartbeatMonitor
 from backlay.config import Config
@@ -44,6 +46,7 @@ def all_handlers(heartbeats: HeartbeatMonitor) -> dict[str, dict[str, Handler]]:
         "SportsAPING": dict(api_betting.HANDLERS),
         "AccountAPING": dict(api_accounts.HANDLERS),
         "HeartbeatAPING": api_heartbeat.handlers(heartbeats),
+        "ScoresAPING": dict(api_scores.HANDLERS),
     }
 
 
@@ -88,8 +91,9 @@ class Server:
         sequencer.add_listener(placements.on_events)
         heartbeats = HeartbeatMonitor(sequencer.submit, wall_clock_ms)
         heartbeats.start()
+        admin = AdminApi(cfg.resolve_admin_token(), lambda: engine.exchange, sequencer.submit, identity)
         app = App(lambda: engine.exchange, sequencer.submit, identity, all_handlers(heartbeats),
-                  wait_placement=placements.wait)
+                  wait_placement=placements.wait, admin=admin)
         return Server(engine, sequencer, identity, app, heartbeats)
 
     async def submit(self, cmd: Command) -> Result:

@@ -15,6 +15,8 @@ from backlay.core.commands import Command
 from backlay.core.reports import Result
 from backlay.server import Server
 
+ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -65,7 +67,8 @@ class LiveServer:
 
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
-        server = await Server.open(Config(data_dir=self.data_dir, currency="GBP", snapshot_every=100_000))
+        server = await Server.open(Config(data_dir=self.data_dir, currency="GBP", snapshot_every=100_000,
+                                          admin_token=ADMIN_TOKEN))
         self.server = server
         await server.seed_demo()
         config = uvicorn.Config(server.app, host="127.0.0.1", port=self.port, log_level="warning",

@@ -19,6 +19,8 @@ from urllib.parse import parse_qs
 import msgspec
 
 from backlay.api import navigation
+from backlay.api.admin import PREFIX as ADMIN_PREFIX
+from backlay.api.admin import AdminApi
 from backlay.api.errors import ApiError, jsonrpc_api_error, jsonrpc_error, rest_dsc_fault, rest_fault
 from backlay.core.commands import Command
 from backlay.core.exchange import Exchange
@@ -64,8 +66,10 @@ class App:
     def __init__(self, exchange: Callable[[], Exchange], submit: Callable[[Command], Awaitable[Result]],
                  identity: IdentityStore, handlers: dict[str, dict[str, Handler]],
                  clock_ms: Callable[[], int] = wall_ms,
-                 wait_placement: Callable[[int], Awaitable[PlaceExecutionReport]] | None = None) -> None:
+                 wait_placement: Callable[[int], Awaitable[PlaceExecutionReport]] | None = None,
+                 admin: AdminApi | None = None) -> None:
         self._exchange = exchange
+        self.admin = admin
         self._wait_placement = wait_placement
         self._submit = submit
         self.identity = identity
@@ -125,6 +129,8 @@ class App:
     # --- routing -------------------------------------------------------------------------------------
 
     async def _route(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
+        if path.startswith(ADMIN_PREFIX + "/") and self.admin is not None:
+            return await self.admin.handle(method, path, headers, body)
         parts = [p for p in path.split("/") if p]
         if len(parts) == 2 and parts[0] == "api" and parts[1] in ("login", "keepAlive", "logout"):
             return 200, self._identity(parts[1], method, headers, body)
@@ -132,7 +138,8 @@ class App:
                 and len(parts) == 7 and method == "GET":
             return self._navigation(headers)
         if len(parts) >= 4 and parts[0] == "exchange" and method == "POST":
-            service = {"betting": "SportsAPING", "account": "AccountAPING", "heartbeat": "HeartbeatAPING"}.get(parts[1])
+            service = {"betting": "SportsAPING", "account": "AccountAPING", "heartbeat": "HeartbeatAPING",
+                       "scores": "ScoresAPING"}.get(parts[1])
             if service is not None and parts[2] in ("json-rpc", "jsonrpc") and parts[3] == "v1":
                 return 200, await self._jsonrpc(service, headers, body)
             if service is not None and parts[2] == "rest" and parts[3] == "v1.0" and len(parts) == 5:

@@ -277,6 +277,47 @@ class UnsettleMarket(Cmd, frozen=True, kw_only=True):
     market_id: str
 
 
+class ResettleMarket(Cmd, frozen=True, kw_only=True):
+    """Unsettle and settle again with new results in one step: both or neither (001's resettlement)."""
+
+    market_id: str
+    results: list[RunnerResult] = msgspec.field(default_factory=list)
+    line_outcome_h: int | None = None
+
+
+# --- catalogue and race status (operator) ------------------------------------------------------
+
+
+class UpsertEventType(Cmd, frozen=True, kw_only=True):
+    event_type_id: str
+    name: str
+
+
+class UpsertCompetition(Cmd, frozen=True, kw_only=True):
+    competition_id: str
+    name: str
+    event_type_id: str
+    region: str | None = None
+
+
+class UpsertEvent(Cmd, frozen=True, kw_only=True):
+    event_id: str
+    name: str
+    event_type_id: str
+    competition_id: str | None = None
+    country_code: str | None = None
+    timezone: str = "GMT"
+    venue: str | None = None
+    open_date_ms: int = 0
+
+
+class SetRaceStatus(Cmd, frozen=True, kw_only=True):
+    """Race Status API data (003:L8856-9044); `race_id` is `<meetingId>.<hhmm>` (GMT)."""
+
+    race_id: str
+    race_status: str
+
+
 class AdvanceTime(Cmd, frozen=True, kw_only=True):
     """Lets the core act on time it has been told of (in-play bet delays); the shell sends it when
     `Exchange.next_due_ms()` has passed."""
@@ -303,5 +344,10 @@ Command = (
     | SettleMarket
     | VoidMarket
     | UnsettleMarket
+    | ResettleMarket
+    | UpsertEventType
+    | UpsertCompetition
+    | UpsertEvent
+    | SetRaceStatus
     | AdvanceTime
 )

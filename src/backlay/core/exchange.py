@@ -17,6 +17,7 @@ import msgspec
 
 from . import codes, settlement
 from .book import RunnerBook
+from .catalogue import Catalogue
 from .codes import BACK, LAY, AdminErr, ExecErr, InstrErr, Lapse
 from .commands import (
     AdvanceTime,
@@ -33,17 +34,22 @@ from .commands import (
     PlaceOrders,
     RemoveRunner,
     ReplaceOrders,
+    ResettleMarket,
     SetAccountStatus,
     SetBestExecution,
     SetExposureLimit,
     SetLossLimit,
     SetMarketStatus,
+    SetRaceStatus,
     SettleMarket,
     TurnInPlay,
     UnsettleMarket,
     UpdateInstruction,
     UpdateMarketDefinition,
     UpdateOrders,
+    UpsertCompetition,
+    UpsertEvent,
+    UpsertEventType,
     VoidMarket,
     Withdraw,
 )
@@ -161,6 +167,7 @@ class Exchange:
         self.customer_ref_expiry: deque[tuple[int, tuple[str, str, str]]] = deque()
         self.delayed: list[Delayed] = []
         self.ledger = Ledger()
+        self.catalogue = Catalogue()
         self.now_ms = 0
         self._events: list[Any] = []
         self._init_handlers()
@@ -187,13 +194,18 @@ class Exchange:
             SettleMarket: self._settle_market,
             VoidMarket: self._void_market,
             UnsettleMarket: self._unsettle_market,
+            ResettleMarket: self._resettle_market,
+            UpsertEventType: self._upsert_event_type,
+            UpsertCompetition: self._upsert_competition,
+            UpsertEvent: self._upsert_event,
+            SetRaceStatus: self._set_race_status,
             AdvanceTime: self._advance_time,
         }
 
     # Snapshots pickle the state; explicit names because a compiled (mypyc) class has no __dict__.
     _STATE: ClassVar[tuple[str, ...]] = ("currency", "params", "accounts", "markets", "orders", "next_bet_id", "next_match_id", "next_token",
               "next_settlement_id", "commission_collected_minor", "customer_refs", "customer_ref_expiry", "delayed",
-              "ledger", "now_ms")
+              "ledger", "catalogue", "now_ms")
 
     def __getstate__(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in Exchange._STATE}
@@ -1117,7 +1129,7 @@ class Exchange:
             problem = "numberOfWinners and marketBaseRate must be sensible"
         if problem:
             return admin_error(AdminErr.INVALID_MARKET_DEFINITION, problem)
-        self.markets[cmd.market_id] = Market(cmd.market_id, d, cmd.runners)
+        self.markets[cmd.market_id] = Market(cmd.market_id, self.catalogue.fill(d), cmd.runners)
         self._events.append(MarketChanged(cmd.market_id))
         return OK
 
@@ -1240,6 +1252,40 @@ class Exchange:
             return market
         return settlement.unsettle(self, market, ts_ms)
 
+    def _resettle_market(self, cmd: ResettleMarket, ts_ms: int) -> AdminResult:
+        market = self._market(cmd.market_id)
+        if isinstance(market, AdminResult):
+            return market
+        settle = SettleMarket(market_id=cmd.market_id, results=cmd.results, line_outcome_h=cmd.line_outcome_h)
+        return settlement.resettle(self, market, settle, ts_ms)
+
+    # --- catalogue and race status -----------------------------------------------------------------
+
+    def _catalogue_changed(self, problem: str | None, code: str) -> AdminResult:
+        """Carry a catalogue change into the markets that name it (a non-material definition change)."""
+        if problem is not None:
+            return admin_error(code, problem)
+        for market in self.markets.values():
+            filled = self.catalogue.fill(market.definition)
+            if filled != market.definition:
+                market.definition = filled
+                market.bump_version(material=False)
+                self._events.append(MarketChanged(market.market_id))
+        return OK
+
+    def _upsert_event_type(self, cmd: UpsertEventType, ts_ms: int) -> AdminResult:
+        return self._catalogue_changed(self.catalogue.upsert_event_type(cmd), AdminErr.INVALID_CATALOGUE_ENTRY)
+
+    def _upsert_competition(self, cmd: UpsertCompetition, ts_ms: int) -> AdminResult:
+        return self._catalogue_changed(self.catalogue.upsert_competition(cmd), AdminErr.INVALID_CATALOGUE_ENTRY)
+
+    def _upsert_event(self, cmd: UpsertEvent, ts_ms: int) -> AdminResult:
+        return self._catalogue_changed(self.catalogue.upsert_event(cmd), AdminErr.INVALID_CATALOGUE_ENTRY)
+
+    def _set_race_status(self, cmd: SetRaceStatus, ts_ms: int) -> AdminResult:
+        problem = self.catalogue.set_race_status(cmd, ts_ms)
+        return admin_error(AdminErr.INVALID_RACE_STATUS, problem) if problem else OK
+
     # --- invariants and identity -------------------------------------------------------------------
 
     def total_money_minor(self) -> int:
@@ -1276,6 +1322,7 @@ class Exchange:
             tuple(o.state_tuple() for o in self.orders.values()),
             tuple((d.token, d.due_ms, tuple(o.bet_id for o in d.orders)) for d in self.delayed),
             self.ledger.state_tuple(),
+            self.catalogue.state_tuple(),
         )
         return hashlib.sha256(repr(parts).encode()).hexdigest()
 

@@ -136,7 +136,8 @@ def remove_runner(ex: Exchange, market: Market, runner: Runner, cmd: RemoveRunne
     ex._events.append(MarketChanged(market.market_id))
 
 
-def _validate_results(market: Market, cmd: SettleMarket) -> str | None:
+def _validate_results(market: Market, cmd: SettleMarket, settled_already: bool = False) -> str | None:
+    """`settled_already`: checking a resettlement, where a result status stands in for ACTIVE."""
     if market.is_line:
         if cmd.line_outcome_h is None:
             return "a LINE market settles with lineOutcome"
@@ -146,7 +147,8 @@ def _validate_results(market: Market, cmd: SettleMarket) -> str | None:
         runner = market.runners.get((r.selection_id, r.handicap_h))
         if runner is None:
             return f"no runner {r.selection_id}/{r.handicap_h}"
-        if runner.status != codes.ACTIVE:
+        if runner.status in (codes.REMOVED, codes.REMOVED_VACANT) or \
+                (runner.status != codes.ACTIVE and not settled_already):
             return f"runner {r.selection_id} was removed"
         if runner.key in seen:
             return f"runner {r.selection_id} given twice"
@@ -297,6 +299,18 @@ def _cleared_rows(ex: Exchange, market: Market, order: Order, ts_ms: int, settle
         row(codes.LAPSED, 0, order.lapsed_minor, 0, None)
     if order.cancelled_minor:
         row(codes.CANCELLED, 0, order.cancelled_minor, 0, None)
+
+
+def resettle(ex: Exchange, market: Market, cmd: SettleMarket, ts_ms: int) -> AdminResult:
+    """Unsettle then settle with the corrected results, checked first so that it is both or neither."""
+    if not market.settled or market.voided or market.settlement is None:
+        return admin_error(AdminErr.INVALID_STATE_TRANSITION, "market is not settled (or was voided)")
+    problem = _validate_results(market, cmd, settled_already=True)
+    if problem:
+        return admin_error(AdminErr.INVALID_RESULT, problem)
+    undone = unsettle(ex, market, ts_ms)
+    assert undone.ok, undone
+    return settle(ex, market, cmd, ts_ms)
 
 
 def void(ex: Exchange, market: Market, ts_ms: int) -> AdminResult:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from . import accounts, betting, heartbeat
+from . import accounts, betting, heartbeat, scores
 from .common import (
     I32,
     I64,
@@ -57,6 +57,7 @@ __all__ = [
     "decode_params",
     "encode",
     "heartbeat",
+    "scores",
     "special_double",
 ]
 
@@ -65,11 +66,13 @@ SERVICES: Final[dict[str, dict[str, type[WireStruct]]]] = {
     "SportsAPING": betting.PARAMS,
     "AccountAPING": accounts.PARAMS,
     "HeartbeatAPING": heartbeat.PARAMS,
+    "ScoresAPING": scores.PARAMS,
 }
 
-# Operation names do not collide across the three services.
-PARAMS: Final[dict[str, type[WireStruct]]] = {**betting.PARAMS, **accounts.PARAMS, **heartbeat.PARAMS}
-RESULTS: Final[dict[str, Any]] = {**betting.RESULTS, **accounts.RESULTS, **heartbeat.RESULTS}
+# Operation names do not collide across the services.
+PARAMS: Final[dict[str, type[WireStruct]]] = {**betting.PARAMS, **accounts.PARAMS, **heartbeat.PARAMS,
+                                              **scores.PARAMS}
+RESULTS: Final[dict[str, Any]] = {**betting.RESULTS, **accounts.RESULTS, **heartbeat.RESULTS, **scores.RESULTS}
 
 
 def decode_params(operation: str, raw: bytes | str | Mapping[str, Any] | None) -> WireStruct:
