@@ -445,6 +445,9 @@ def update_report_to_wire(report: r.UpdateExecutionReport,
             status=rep.status, error_code=rep.error_code,
             instruction=w.UpdateInstruction(bet_id=bet_id,
                                             new_persistence_type=cast(Any, rep.instruction.new_persistence))))
+    # The core's NO_CHANGE (003:L9815-9816, prose only) is not in SportsAPING.xml's ExecutionReportErrorCode
+    # and betfair-parser refuses it; the XML's NO_ACTION_REQUIRED says the same (decisions.md).
+    error_code = codes.ExecErr.NO_ACTION_REQUIRED if report.error_code == codes.ExecErr.NO_CHANGE else report.error_code
     return w.UpdateExecutionReport(customer_ref=report.customer_ref, status=report.status,
-                                   error_code=report.error_code, market_id=report.market_id,
+                                   error_code=error_code, market_id=report.market_id,
                                    instruction_reports=out)

@@ -17,6 +17,8 @@ Departures from the XML, for the clients (betting-api.md §1.7, [EXTERNAL]):
   Event id/name/timezone/openDate, the nested reports of ReplaceInstructionReport, CancelInstructionReport
   .instruction, every instructionReports list, MarketBook.runners, MarketProfitAndLoss.profitAndLosses,
   RunnerProfitAndLoss.selectionId.
+- UpdateExecutionReport.customerRef, errorCode and marketId are always written (null when absent):
+  betfair-parser requires the keys.
 """
 
 from __future__ import annotations
@@ -548,10 +550,13 @@ class UpdateInstruction(WireStruct, kw_only=True):
 
 
 class UpdateExecutionReport(WireStruct, kw_only=True):
-    customer_ref: str | None = None
+    # No defaults: these keys are always written, null when there is no value, because betfair-parser
+    # requires them (it declares them `X | None` without a default); null and absent mean the same to
+    # the XML and to betfairlightweight (decisions.md, "betfair-parser").
+    customer_ref: str | None
     status: str
-    error_code: str | None = None
-    market_id: MarketId | None = None
+    error_code: str | None
+    market_id: MarketId | None
     instruction_reports: list[UpdateInstructionReport]
 
 
