@@ -4,6 +4,10 @@ They are not exchange state: no matching or money depends on them, so they do no
 sequencer; each write is its own durable transaction. Passwords are hashed with scrypt (a memory-hard
 KDF from the standard library) and a per-user salt. Sessions survive restarts. After
 MAX_FAILED_LOGINS wrong passwords a user is locked out for 20 minutes; existing sessions stay valid.
+
+Client certificates for the non-interactive login (003:L5377-5716) are bound to accounts by the SHA-256
+fingerprint of their DER encoding: a certificate login succeeds only when the certificate presented in
+the TLS handshake is, byte for byte, one registered to the account of the user logging in.
 """
 
 from __future__ import annotations
@@ -13,14 +17,23 @@ import hmac
 import secrets
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 MAX_FAILED_LOGINS = 10
 LOCKOUT_MS = 20 * 60 * 1000
 # Session expiry by jurisdiction (003:L5046-5053): 12 h international, 24 h UK & Ireland, 20 min IT/ES.
 SESSION_TIMEOUT_MS = {"INT": 12 * 3600_000, "UK": 24 * 3600_000, "IT": 20 * 60_000, "ES": 20 * 60_000}
+# Betfair asks for 1024- or 2048-bit RSA client certificates (003:L5393); smaller RSA keys are refused.
+MIN_RSA_BITS = 1024
+MAX_CERT_PEM_CHARS = 64 * 1024
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -30,6 +43,10 @@ CREATE TABLE IF NOT EXISTS app_keys (
     app_key TEXT PRIMARY KEY, account_id TEXT NOT NULL, name TEXT NOT NULL, delayed INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS sessions (
     token TEXT PRIMARY KEY, account_id TEXT NOT NULL, app_key TEXT, expires_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS client_certs (
+    fingerprint TEXT PRIMARY KEY, account_id TEXT NOT NULL, pem TEXT NOT NULL, subject TEXT NOT NULL,
+    not_after TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS client_certs_by_account ON client_certs (account_id);
 """
 
 
@@ -56,8 +73,59 @@ class LoginResult:
     error: str = ""
 
 
+@dataclass(frozen=True)
+class CertLoginResult:
+    """certlogin's answer (003:L5490-5507): a loginStatus, and a session token only on SUCCESS."""
+
+    login_status: str
+    token: str | None = None
+
+
+@dataclass(frozen=True)
+class ClientCert:
+    """A client certificate registered to an account (003:L5437-5445: "Linking the Certificate")."""
+
+    fingerprint: str  # SHA-256 of the DER encoding, lowercase hex without separators
+    account_id: str
+    subject: str
+    not_after: str  # ISO 8601, UTC
+    pem: str
+
+
 def hash_password(password: str, salt: bytes) -> bytes:
     return hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
+
+
+def cert_fingerprint(der: bytes) -> str:
+    return hashlib.sha256(der).hexdigest()
+
+
+def parse_client_cert_pem(pem: str) -> x509.Certificate:
+    """Exactly one PEM X.509 certificate and nothing else (a private key pasted along is refused, so it is
+    never stored). Raises ValueError with the reason."""
+    if not isinstance(pem, str) or not pem.strip():
+        raise ValueError("client certificate: expected one PEM-encoded X.509 certificate, got nothing")
+    if len(pem) > MAX_CERT_PEM_CHARS:
+        raise ValueError("client certificate: PEM text too large")
+    if "PRIVATE KEY" in pem:
+        raise ValueError("client certificate: the PEM contains a private key; register only the certificate "
+                         "(the .crt file), never the key")
+    blocks = pem.count("-----BEGIN ")
+    if blocks != 1 or pem.count("-----BEGIN CERTIFICATE-----") != 1:
+        raise ValueError(f"client certificate: expected exactly one '-----BEGIN CERTIFICATE-----' block, "
+                         f"found {blocks} PEM block(s)")
+    try:
+        cert = x509.load_pem_x509_certificate(pem.strip().encode("ascii"))
+    except (ValueError, UnicodeEncodeError) as e:
+        raise ValueError(f"client certificate: not a valid PEM X.509 certificate ({e})") from None
+    try:
+        key = cert.public_key()
+    except (ValueError, TypeError) as e:  # an algorithm this build cannot use
+        raise ValueError(f"client certificate: unsupported public key ({e})") from None
+    if isinstance(key, rsa.RSAPublicKey) and key.key_size < MIN_RSA_BITS:
+        raise ValueError(f"client certificate: RSA key of {key.key_size} bits; at least {MIN_RSA_BITS} needed "
+                         "(003:L5393 asks for 1024 or 2048)")
+    return cert
 
 
 class IdentityStore:
@@ -114,33 +182,153 @@ class IdentityStore:
     # --- login, sessions ---------------------------------------------------------------------------
 
     def login(self, username: str, password: str, app_key: str | None, now_ms: int) -> LoginResult:
-        """Interactive and certificate login share this: wrong credentials count towards the lockout."""
+        """Interactive login (003:L5158-5375); certificate login (cert_login) shares it, so wrong passwords
+        count towards the same lockout."""
         if not username or not password:
             return LoginResult("FAIL", error="INPUT_VALIDATION_ERROR")
+        checked = self._check_password(username, password, now_ms)
+        if isinstance(checked, str):
+            return LoginResult("FAIL", error=checked)
+        account_id, jurisdiction = checked
+        token = secrets.token_urlsafe(32)
+        with self._lock:
+            self._conn.execute("INSERT INTO sessions (token, account_id, app_key, expires_ms) VALUES (?, ?, ?, ?)",
+                               (token, account_id, app_key, now_ms + SESSION_TIMEOUT_MS[jurisdiction]))
+        return LoginResult("SUCCESS", token=token)
+
+    def cert_login(self, username: str, password: str, cert_der: bytes | None, app_key: str | None, now_ms: int,
+                   require_cert: bool = True) -> CertLoginResult:
+        """Non-interactive login (003:L5377-5716): username and password as for login(), plus the client
+        certificate the TLS handshake presented (DER), which must be registered to this user's account.
+
+        No certificate, or one not registered to the user's account: CERT_AUTH_REQUIRED ("Certificate
+        required or certificate present but could not authenticate with it", 003:L5552-5555), before the
+        password is looked at, so a password cannot be tried without the account's certificate and an
+        unknown username answers the same as a known one. `require_cert=False` (plain-HTTP dev mode only)
+        lets a login without a certificate through; a certificate that is presented is still checked.
+        Then the password, lockout and session exactly as login() (ACCOUNT_NOW_LOCKED on the tenth wrong
+        password, ACCOUNT_ALREADY_LOCKED while locked, 003:L5495-5499)."""
+        if not username or not password:
+            return CertLoginResult("INPUT_VALIDATION_ERROR")
+        if cert_der is None:
+            if require_cert:
+                return CertLoginResult("CERT_AUTH_REQUIRED")
+        else:
+            with self._lock:
+                row = self._conn.execute(
+                    "SELECT 1 FROM client_certs c JOIN users u ON u.account_id = c.account_id "
+                    "WHERE c.fingerprint = ? AND u.username = ?", (cert_fingerprint(cert_der), username)).fetchone()
+            if row is None:
+                return CertLoginResult("CERT_AUTH_REQUIRED")
+        result = self.login(username, password, app_key, now_ms)
+        if result.status == "SUCCESS":
+            return CertLoginResult("SUCCESS", result.token)
+        return CertLoginResult(result.error or "INVALID_USERNAME_OR_PASSWORD")
+
+    def _check_password(self, username: str, password: str, now_ms: int) -> tuple[str, str] | str:
+        """(account_id, jurisdiction) if the password is right and the user not locked out, else the error.
+
+        The hash is computed outside the lock; the failure count is then read and written in one
+        transaction under it, so concurrent wrong guesses all count and none slips in after a lockout."""
         with self._lock:
             row = self._conn.execute(
-                "SELECT account_id, salt, pw_hash, jurisdiction, failed, locked_until_ms FROM users WHERE username = ?",
+                "SELECT account_id, salt, pw_hash, jurisdiction, locked_until_ms FROM users WHERE username = ?",
                 (username,)).fetchone()
         if row is None:
             hash_password(password, b"0" * 16)  # same cost whether or not the user exists
-            return LoginResult("FAIL", error="INVALID_USERNAME_OR_PASSWORD")
-        account_id, salt, pw_hash, jurisdiction, failed, locked_until_ms = row
+            return "INVALID_USERNAME_OR_PASSWORD"
+        account_id, salt, pw_hash, jurisdiction, locked_until_ms = row
         if locked_until_ms > now_ms:
-            return LoginResult("FAIL", error="ACCOUNT_ALREADY_LOCKED")
-        if not hmac.compare_digest(hash_password(password, salt), pw_hash):
+            return "ACCOUNT_ALREADY_LOCKED"
+        ok = hmac.compare_digest(hash_password(password, salt), pw_hash)
+        with self._transaction():
+            state = self._conn.execute("SELECT failed, locked_until_ms FROM users WHERE username = ?",
+                                       (username,)).fetchone()
+            if state is None:  # removed meanwhile
+                return "INVALID_USERNAME_OR_PASSWORD"
+            failed, locked_until_ms = state
+            if locked_until_ms > now_ms:  # locked by a concurrent attempt
+                return "ACCOUNT_ALREADY_LOCKED"
+            if ok:
+                if failed:
+                    self._conn.execute("UPDATE users SET failed = 0 WHERE username = ?", (username,))
+                return account_id, jurisdiction
             failed += 1
             locked = failed >= MAX_FAILED_LOGINS
-            with self._lock:
-                self._conn.execute("UPDATE users SET failed = ?, locked_until_ms = ? WHERE username = ?",
-                                   (0 if locked else failed, now_ms + LOCKOUT_MS if locked else 0, username))
-            return LoginResult("FAIL", error="ACCOUNT_NOW_LOCKED" if locked else "INVALID_USERNAME_OR_PASSWORD")
-        token = secrets.token_urlsafe(32)
-        expires = now_ms + SESSION_TIMEOUT_MS[jurisdiction]
+            self._conn.execute("UPDATE users SET failed = ?, locked_until_ms = ? WHERE username = ?",
+                               (0 if locked else failed, now_ms + LOCKOUT_MS if locked else 0, username))
+        return "ACCOUNT_NOW_LOCKED" if locked else "INVALID_USERNAME_OR_PASSWORD"
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
         with self._lock:
-            self._conn.execute("UPDATE users SET failed = 0 WHERE username = ?", (username,))
-            self._conn.execute("INSERT INTO sessions (token, account_id, app_key, expires_ms) VALUES (?, ?, ?, ?)",
-                               (token, account_id, app_key, expires))
-        return LoginResult("SUCCESS", token=token)
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    # --- client certificates (003:L5377-5445) ------------------------------------------------------
+
+    def register_client_cert(self, account_id: str, pem: str) -> str:
+        """Binds one PEM X.509 certificate to an account; returns its SHA-256 fingerprint (hex).
+
+        Registering the same certificate to the same account again is a no-op. Raises ValueError for
+        anything but exactly one well-formed certificate (a private key in the text is refused), an RSA
+        key under 1024 bits, an account without a user, or a certificate already bound to another account
+        (one certificate authenticates one account). The caller adds the certificate to a live TLS
+        context with backlay.identity.tls.add_client_cert."""
+        cert = parse_client_cert_pem(pem)
+        der = cert.public_bytes(serialization.Encoding.DER)
+        fingerprint = cert_fingerprint(der)
+        canonical = cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+        subject = cert.subject.rfc4514_string()
+        not_after = cert.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+        with self._transaction():
+            if self._conn.execute("SELECT 1 FROM users WHERE account_id = ?", (account_id,)).fetchone() is None:
+                raise ValueError(f"client certificate: no user has account {account_id!r}")
+            owner = self._conn.execute("SELECT account_id FROM client_certs WHERE fingerprint = ?",
+                                       (fingerprint,)).fetchone()
+            if owner is not None:
+                if owner[0] != account_id:
+                    raise ValueError("client certificate: already registered to another account")
+                return fingerprint
+            self._conn.execute(
+                "INSERT INTO client_certs (fingerprint, account_id, pem, subject, not_after) VALUES (?, ?, ?, ?, ?)",
+                (fingerprint, account_id, canonical, subject, not_after))
+        return fingerprint
+
+    def client_certs(self, account_id: str) -> list[ClientCert]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT fingerprint, account_id, subject, not_after, pem FROM client_certs WHERE account_id = ? "
+                "ORDER BY fingerprint", (account_id,)).fetchall()
+        return [ClientCert(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+    def remove_client_cert(self, account_id: str, fingerprint: str) -> bool:
+        """Unbinds a certificate (the fingerprint may be given with colons or in upper case). Logins with
+        it answer CERT_AUTH_REQUIRED at once; a live TLS context keeps accepting it in the handshake until
+        the server restarts, which grants nothing."""
+        fp = fingerprint.replace(":", "").strip().lower()
+        with self._lock:
+            cur = self._conn.execute("DELETE FROM client_certs WHERE account_id = ? AND fingerprint = ?",
+                                     (account_id, fp))
+        return cur.rowcount > 0
+
+    def all_client_cert_pems(self) -> list[str]:
+        """Every registered certificate, for the TLS context's verify store."""
+        with self._lock:
+            rows = self._conn.execute("SELECT pem FROM client_certs ORDER BY fingerprint").fetchall()
+        return [r[0] for r in rows]
+
+    def account_for_cert(self, der: bytes) -> str | None:
+        """The account a certificate (DER, as ssl's getpeercert(binary_form=True) gives it) is bound to."""
+        with self._lock:
+            row = self._conn.execute("SELECT account_id FROM client_certs WHERE fingerprint = ?",
+                                     (cert_fingerprint(der),)).fetchone()
+        return row[0] if row else None
 
     def session(self, token: str, now_ms: int) -> Session | None:
         with self._lock:
