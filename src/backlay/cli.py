@@ -81,13 +81,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from backlay.server import serve
 
-    cfg = Config.from_env(args.data_dir)
+    cfg = Config.from_env(args.data_dir, admin_token=args.admin_token, dev_mode=args.dev or None)
     try:
         import uvloop
     except ImportError:  # uvloop is optional on platforms without it
-        asyncio.run(serve(cfg, args.host, args.port, args.demo))
+        asyncio.run(serve(cfg, args.host, args.port, args.demo, args.cert_port))
     else:
-        uvloop.run(serve(cfg, args.host, args.port, args.demo))
+        uvloop.run(serve(cfg, args.host, args.port, args.demo, args.cert_port))
     return 0
 
 
@@ -117,6 +117,12 @@ def main(argv: list[str] | None = None) -> int:
                        help="HTTP address (env BACKLAY_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=int(os.environ.get("BACKLAY_HTTP_PORT", "8080")),
                        help="HTTP port (env BACKLAY_HTTP_PORT, default 8080)")
+    serve.add_argument("--cert-port", type=int, default=int(os.environ.get("BACKLAY_CERT_PORT", "8443")),
+                       help="HTTPS port of certlogin (env BACKLAY_CERT_PORT, default 8443, 0: off)")
+    serve.add_argument("--admin-token", help="bearer token of the admin API (env BACKLAY_ADMIN_TOKEN; default: "
+                       "created once in <data dir>/admin-token)")
+    serve.add_argument("--dev", action="store_true",
+                       help="dev mode: certlogin over plain HTTP without a client certificate (env BACKLAY_DEV_MODE=1)")
     serve.set_defaults(func=cmd_serve)
     demo = sub.add_parser("demo", help="seed and run the scripted trade/settle walk-through on the core, then exit")
     demo.add_argument("--data-dir", help="where the journal lives (env BACKLAY_DATA_DIR, default ./data)")

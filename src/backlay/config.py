@@ -15,6 +15,7 @@ class Config:
     snapshot_every: int = 100_000  # commands between snapshots
     admin_token: str | None = None  # None: read or create <data dir>/admin-token
     dev_mode: bool = False  # plain-HTTP certlogin (no client certificate) on the API port
+    delayed_data_s: int = 60  # how old the prices a delayed application key sees are
 
     @staticmethod
     def from_env(data_dir: str | None = None, admin_token: str | None = None, dev_mode: bool | None = None) -> Config:
@@ -24,6 +25,7 @@ class Config:
             snapshot_every=int(os.environ.get("BACKLAY_SNAPSHOT_EVERY", "100000")),
             admin_token=admin_token or os.environ.get("BACKLAY_ADMIN_TOKEN") or None,
             dev_mode=dev_mode if dev_mode is not None else os.environ.get("BACKLAY_DEV_MODE", "") in ("1", "true"),
+            delayed_data_s=int(os.environ.get("BACKLAY_DELAYED_DATA_S", "60")),
         )
 
     @property

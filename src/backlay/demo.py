@@ -13,6 +13,9 @@ from backlay.core.commands import (
     MarketDefinition,
     RunnerDefinition,
     SetMarketStatus,
+    UpsertCompetition,
+    UpsertEvent,
+    UpsertEventType,
 )
 
 DEMO_ACCOUNTS = {"alice": 1_000_000, "bob": 1_000_000, "carol": 250_000}  # minor units (£10,000 ...)
@@ -25,6 +28,18 @@ def demo_commands(now_ms: int) -> list[Command]:
         cmds.append(CreateAccount(account_id=name))
         cmds.append(Deposit(account_id=name, amount_minor=amount, reference="demo deposit"))
     start = now_ms + DAY_MS
+    cmds += [
+        UpsertEventType(event_type_id="1", name="Soccer"),
+        UpsertEventType(event_type_id="2", name="Tennis"),
+        UpsertEventType(event_type_id="7", name="Horse Racing"),
+        UpsertCompetition(competition_id="10932509", name="English Premier League", event_type_id="1", region="GBR"),
+        UpsertEvent(event_id="90000001", name="Arsenal v Chelsea", event_type_id="1", competition_id="10932509",
+                    country_code="GB", timezone="Europe/London", open_date_ms=start),
+        UpsertEvent(event_id="90000002", name="Alcaraz v Sinner", event_type_id="2", country_code="GB",
+                    open_date_ms=start),
+        UpsertEvent(event_id="90000003", name="Ascot 4th Nov", event_type_id="7", country_code="GB", venue="Ascot",
+                    timezone="Europe/London", open_date_ms=start),
+    ]
     markets = [
         ("1.900000001", MarketDefinition(
             name="Match Odds", market_type="MATCH_ODDS", event_type_id="1", event_type_name="Soccer",

@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -20,6 +22,8 @@ from backlay.api import heartbeat as api_heartbeat
 from backlay.api import scores as api_scores
 from backlay.api.admin import AdminApi
 from backlay.api.app import App, Handler
+from backlay.api.certlogin import start_certlogin_server
+from backlay.api.delayed import DelayedPrices
 from backlay.api.heartbeat import HeartbeatMonitor
 from backlay.config import Config
 from backlay.core.commands import Command
@@ -27,6 +31,7 @@ from backlay.core.events import PlacementCompleted
 from backlay.core.exchange import Exchange
 from backlay.core.reports import AdminResult, PlaceExecutionReport, Result
 from backlay.demo import DEMO_ACCOUNTS, demo_commands
+from backlay.identity import tls
 from backlay.identity.store import IdentityStore
 from backlay.runtime import freeze_heap, tune_gc
 from backlay.sequencer import Engine, Sequencer, wall_clock_ms
@@ -77,6 +82,10 @@ class Server:
     identity: IdentityStore
     app: App
     heartbeats: HeartbeatMonitor
+    delayed_prices: DelayedPrices
+    tls_context: ssl.SSLContext
+    tls_cert_path: Path
+    certlogin: asyncio.Server | None = None
 
     @staticmethod
     async def open(cfg: Config) -> Server:
@@ -91,10 +100,17 @@ class Server:
         sequencer.add_listener(placements.on_events)
         heartbeats = HeartbeatMonitor(sequencer.submit, wall_clock_ms)
         heartbeats.start()
-        admin = AdminApi(cfg.resolve_admin_token(), lambda: engine.exchange, sequencer.submit, identity)
+        delayed_prices = DelayedPrices(lambda: engine.exchange, wall_clock_ms, cfg.delayed_data_s * 1000)
+        sequencer.add_listener(delayed_prices.on_events)
+        delayed_prices.start()
+        cert_path, key_path = await asyncio.to_thread(tls.ensure_server_cert, cfg.data_dir / "tls")
+        tls_context = tls.server_ssl_context(cert_path, key_path, identity.all_client_cert_pems())
+        admin = AdminApi(cfg.resolve_admin_token(), lambda: engine.exchange, sequencer.submit, identity,
+                         on_client_cert=lambda pem: tls.add_client_cert(tls_context, pem))
         app = App(lambda: engine.exchange, sequencer.submit, identity, all_handlers(heartbeats),
-                  wait_placement=placements.wait, admin=admin)
-        return Server(engine, sequencer, identity, app, heartbeats)
+                  wait_placement=placements.wait, admin=admin, delayed_prices=delayed_prices,
+                  dev_mode=cfg.dev_mode)
+        return Server(engine, sequencer, identity, app, heartbeats, delayed_prices, tls_context, cert_path)
 
     async def submit(self, cmd: Command) -> Result:
         return await self.sequencer.submit(cmd)
@@ -114,18 +130,27 @@ class Server:
                                              app_key=demo_app_key(account_id) + "-delayed")
         return True
 
+    async def start_certlogin(self, host: str, port: int) -> None:
+        """The certificate-login host (identitysso-cert): HTTPS with client certificates (003:L5376-5612)."""
+        self.certlogin = await start_certlogin_server(self.identity, host, port, self.tls_context, wall_clock_ms)
+
     async def close(self) -> None:
+        if self.certlogin is not None:
+            self.certlogin.close()
         await self.heartbeats.stop()
+        await self.delayed_prices.stop()
         with contextlib.suppress(Exception):
             await self.sequencer.snapshot()
         await self.sequencer.stop()
         self.identity.close()
 
 
-async def serve(cfg: Config, host: str, port: int, demo: bool) -> None:
+async def serve(cfg: Config, host: str, port: int, demo: bool, cert_port: int = 8443) -> None:
     tune_gc()
     server = await Server.open(cfg)
     try:
+        if cert_port:
+            await server.start_certlogin(host, cert_port)
         if demo and await server.seed_demo():
             print("seeded the demo world")
         if demo:
@@ -133,6 +158,13 @@ async def serve(cfg: Config, host: str, port: int, demo: bool) -> None:
                   f"app key demo-<name>-key (delayed: demo-<name>-key-delayed)")
         print(f"Betfair API on http://{host}:{port}/ : identity {host}:{port}/api/, "
               f"betting {host}:{port}/exchange/betting/json-rpc/v1")
+        if cert_port:
+            print(f"certlogin on https://{host}:{cert_port}/api/certlogin (server certificate "
+                  f"{server.tls_cert_path}; register client certificates through the admin API)")
+        if cfg.dev_mode:
+            print(f"dev mode: certlogin also on http://{host}:{port}/api/certlogin without a client certificate")
+        token_note = "as configured" if cfg.admin_token else f"in {cfg.data_dir / 'admin-token'}"
+        print(f"admin API on http://{host}:{port}/admin/v1 (bearer token {token_note}; docs/admin-api.md)")
         config = uvicorn.Config(server.app, host=host, port=port, log_level="warning", http="httptools",
                                 loop="none", lifespan="off", timeout_keep_alive=180)
         await uvicorn.Server(config).serve()

@@ -16,6 +16,7 @@ from backlay.core.reports import Result
 from backlay.server import Server
 
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
+DELAYED_DATA_S = 1
 
 
 def free_port() -> int:
@@ -28,6 +29,7 @@ class LiveServer:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self.port = free_port()
+        self.cert_port = free_port()
         self.server: Server | None = None
         self._uvicorn: uvicorn.Server | None = None
         self._error: BaseException | None = None
@@ -68,9 +70,10 @@ class LiveServer:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         server = await Server.open(Config(data_dir=self.data_dir, currency="GBP", snapshot_every=100_000,
-                                          admin_token=ADMIN_TOKEN))
+                                          admin_token=ADMIN_TOKEN, delayed_data_s=DELAYED_DATA_S))
         self.server = server
         await server.seed_demo()
+        await server.start_certlogin("127.0.0.1", self.cert_port)
         config = uvicorn.Config(server.app, host="127.0.0.1", port=self.port, log_level="warning",
                                 http="httptools", loop="none", lifespan="off")
         self._uvicorn = uvicorn.Server(config)

@@ -188,3 +188,47 @@ def test_account_limits_and_status(live: LiveServer) -> None:
     assert "lossLimit" not in acct and acct["exposureLimit"] == 50
     assert admin(live, "PUT", "/accounts/carol/status", {"status": "SUSPENDED"})["status"] == "SUSPENDED"
     assert admin(live, "PUT", "/accounts/carol/status", {"status": "ACTIVE"})["status"] == "ACTIVE"
+
+
+def test_a_certificate_registered_through_the_admin_api_logs_in(live: LiveServer, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """003:L5376-5612: certlogin with a client certificate linked to the account (here through the admin
+    API, 003:L5437-5445), on the cert host over HTTPS; unmodified betfairlightweight `login()`."""
+    from backlay.identity import tls
+
+    pem, key = tls.generate_client_cert("bob-bot")
+    (tmp_path / "client-2048.crt").write_text(pem)
+    (tmp_path / "client-2048.key").write_text(key)
+    assert error(live, "POST", "/accounts/bob/certificates", {"pem": "not a certificate"}, 400) == "INVALID_CERTIFICATE"
+    info = admin(live, "POST", "/accounts/bob/certificates", {"pem": pem}, 201)
+    assert [c["fingerprint"] for c in admin(live, "GET", "/accounts/bob/certificates")] == [info["fingerprint"]]
+    assert live.server is not None
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(live.server.tls_cert_path))
+    client = betfairlightweight.APIClient("bob", "backlay-demo", app_key="demo-bob-key", certs=str(tmp_path))
+    client.identity_cert_uri = f"https://127.0.0.1:{live.cert_port}/api/"
+    client.api_uri = f"{live.base}/exchange/"
+    client.login()
+    assert client.account.get_account_funds().available_to_bet_balance > 0
+    admin(live, "DELETE", f"/accounts/bob/certificates/{info['fingerprint']}")
+    assert admin(live, "GET", "/accounts/bob/certificates") == []
+    with pytest.raises(betfairlightweight.exceptions.LoginError, match="CERT_AUTH_REQUIRED"):
+        client.login()
+
+
+def test_plain_http_certlogin_only_in_dev_mode(live: LiveServer, tmp_path: Path) -> None:
+    """certlogin needs HTTPS and a client certificate; over plain HTTP it exists only in dev mode."""
+    import asyncio
+
+    from backlay.api.app import App
+    from backlay.identity.store import IdentityStore
+
+    r = requests.post(f"{live.base}/api/certlogin", data={"username": "bob", "password": "backlay-demo"},
+                      headers={"X-Application": "demo-bob-key"}, timeout=10)
+    assert r.status_code == 404
+    identity = IdentityStore(tmp_path / "identity.db")
+    identity.create_user("dev", "dev-password", "dev")
+    app = App(lambda: None, None, identity, {}, dev_mode=True)  # type: ignore[arg-type]
+    status, body = asyncio.run(app._route("POST", "/api/certlogin", {"x-application": "k"},
+                                          b"username=dev&password=dev-password"))
+    assert status == 200 and body["loginStatus"] == "SUCCESS" and body["sessionToken"]
+    identity.close()

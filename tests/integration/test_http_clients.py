@@ -215,3 +215,50 @@ def test_settled_market_history(live: LiveServer) -> None:
     statement = backer.account.get_account_statement()
     amounts = [item.amount for item in statement.account_statement[:2]]
     assert amounts == [-0.5, 10.0]  # newest first: commission, then the winning bet
+
+
+def test_currency_rates(live: LiveServer) -> None:
+    """003:L12803-12816: rates from GBP, the only base currency."""
+    client = client_for(live, "bob")
+    client.login_interactive()
+    rates = {r.currency_code: r.rate for r in client.account.list_currency_rates()}
+    assert rates["GBP"] == 1.0 and {"EUR", "USD", "AUD", "SEK"} <= set(rates)
+    with pytest.raises(APIError, match="INVALID_INPUT_DATA"):
+        client.account.list_currency_rates(from_currency="EUR")
+
+
+def test_a_delayed_key_sees_delayed_prices(live: LiveServer) -> None:
+    """003:L4767-4813: a delayed application key gets delayed prices (isMarketDataDelayed, 003:L11568-11576),
+    3 levels, no total matched by selection; a live key of the same account sees them at once."""
+    import time
+
+    from live_server import DELAYED_DATA_S
+
+    soccer, draw = "1.900000001", 58805
+    carol = client_for(live, "carol")
+    carol.login_interactive()
+    delayed = client_for(live, "carol", app_key=demo_app_key("carol") + "-delayed")
+    delayed.login_interactive()
+    lay = filters.place_instruction(order_type="LIMIT", selection_id=draw, side="LAY",
+                                    limit_order=filters.limit_order(size=2, price=1.37, persistence_type="LAPSE"))
+    placed_at = time.monotonic()  # before: the exchange applies the bet some time after this
+    assert carol.betting.place_orders(market_id=soccer, instructions=[lay]).status == "SUCCESS"
+    projection = filters.price_projection(price_data=["EX_BEST_OFFERS", "EX_TRADED"],
+                                          ex_best_offers_overrides={"bestPricesDepth": 10})
+
+    def best_back(client: betfairlightweight.APIClient) -> list[float]:
+        (mb,) = client.betting.list_market_book(market_ids=[soccer], price_projection=projection)
+        runner = next(r for r in mb.runners if r.selection_id == draw)
+        assert mb.is_market_data_delayed is (client is delayed)
+        if client is delayed:
+            assert runner.total_matched is None and len(runner.ex.available_to_back) <= 3
+        return [p.price for p in runner.ex.available_to_back]
+
+    assert 1.37 in best_back(carol)
+    if time.monotonic() - placed_at < DELAYED_DATA_S * 0.5:
+        assert 1.37 not in best_back(delayed)
+    deadline = time.monotonic() + DELAYED_DATA_S + 5
+    while 1.37 not in best_back(delayed):
+        assert time.monotonic() < deadline, "the delayed key never saw the price"
+        time.sleep(0.2)
+    assert time.monotonic() - placed_at >= DELAYED_DATA_S * 0.9

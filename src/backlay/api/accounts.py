@@ -11,6 +11,14 @@ from backlay.wire import accounts as wa
 
 EXCEPTION = "AccountAPINGException"
 
+# Indicative rates from GBP for every currency of 001's table. backlay has no rate feed: these are fixed
+# (Betfair's refresh hourly, 003:L12805-12806); sizes are never converted with them inside the exchange.
+GBP_RATES: dict[str, float] = {
+    "GBP": 1.0, "EUR": 1.17, "USD": 1.27, "HKD": 9.9, "AUD": 1.95, "CAD": 1.75, "DKK": 8.7, "NOK": 13.9,
+    "SEK": 13.7, "SGD": 1.7, "RON": 5.8, "BRL": 7.0, "MXN": 23.0, "PEN": 4.8, "HUF": 460.0, "ISK": 175.0,
+    "NZD": 2.15, "ARS": 1300.0, "GEL": 3.45,
+}
+
 
 async def get_account_funds(ctx: Context, params: wa.GetAccountFundsParams) -> wa.AccountFundsResponse:
     return reads.get_account_funds(ctx.exchange, ctx.account_id)
@@ -54,6 +62,13 @@ async def get_developer_app_keys(ctx: Context, params: wa.GetDeveloperAppKeysPar
     return _developer_apps(ctx)
 
 
+async def list_currency_rates(ctx: Context, params: wa.ListCurrencyRatesParams) -> list[wa.CurrencyRate]:
+    """Rates from GBP, "currently the only based currency" (003:L12803-12816); another is INVALID_INPUT_DATA."""
+    if params.from_currency not in (None, "", "GBP"):
+        raise ApiError("INVALID_INPUT_DATA", "fromCurrency: GBP is the only base currency", EXCEPTION)
+    return [wa.CurrencyRate(currency_code=code, rate=rate) for code, rate in GBP_RATES.items()]
+
+
 async def get_account_statement(ctx: Context, params: wa.GetAccountStatementParams) -> wa.AccountStatementReport:
     return history.get_account_statement(ctx.exchange, params, ctx.account_id)
 
@@ -64,4 +79,5 @@ HANDLERS: dict[str, Handler] = {
     "createDeveloperAppKeys": create_developer_app_keys,
     "getDeveloperAppKeys": get_developer_app_keys,
     "getAccountStatement": get_account_statement,
+    "listCurrencyRates": list_currency_rates,
 }

@@ -7,6 +7,7 @@ is the only thread that mutates it); writes go through the sequencer and answer 
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import logging
@@ -21,6 +22,8 @@ import msgspec
 from backlay.api import navigation
 from backlay.api.admin import PREFIX as ADMIN_PREFIX
 from backlay.api.admin import AdminApi
+from backlay.api.certlogin import certlogin_response
+from backlay.api.delayed import DelayedPrices
 from backlay.api.errors import ApiError, jsonrpc_api_error, jsonrpc_error, rest_dsc_fault, rest_fault
 from backlay.core.commands import Command
 from backlay.core.exchange import Exchange
@@ -53,6 +56,7 @@ class Context:
     now_ms: int
     identity: IdentityStore
     wait_placement: Callable[[int], Awaitable[PlaceExecutionReport]] | None = None
+    delayed_prices: DelayedPrices | None = None  # what delayed application keys see
 
 
 Handler = Callable[[Context, Any], Awaitable[Any]]
@@ -67,8 +71,11 @@ class App:
                  identity: IdentityStore, handlers: dict[str, dict[str, Handler]],
                  clock_ms: Callable[[], int] = wall_ms,
                  wait_placement: Callable[[int], Awaitable[PlaceExecutionReport]] | None = None,
-                 admin: AdminApi | None = None) -> None:
+                 admin: AdminApi | None = None, delayed_prices: DelayedPrices | None = None,
+                 dev_mode: bool = False) -> None:
+        self._dev_mode = dev_mode
         self._exchange = exchange
+        self._delayed_prices = delayed_prices
         self.admin = admin
         self._wait_placement = wait_placement
         self._submit = submit
@@ -134,8 +141,12 @@ class App:
         parts = [p for p in path.split("/") if p]
         if len(parts) == 2 and parts[0] == "api" and parts[1] in ("login", "keepAlive", "logout"):
             return 200, self._identity(parts[1], method, headers, body)
+        if parts == ["api", "certlogin"] and self._dev_mode and method == "POST":
+            # dev mode only: certlogin over plain HTTP, without a client certificate
+            return 200, await asyncio.to_thread(certlogin_response, self.identity, body,
+                                                headers.get("x-application", ""), None, self._clock_ms(), False)
         if parts[:4] == ["exchange", "betting", "rest", "v1"] and parts[5:] == ["navigation", "menu.json"] \
-                and len(parts) == 7 and method == "GET":
+                and len(parts) == 7 and method in ("GET", "POST"):  # GET documented; betfair-parser POSTs
             return self._navigation(headers)
         if len(parts) >= 4 and parts[0] == "exchange" and method == "POST":
             service = {"betting": "SportsAPING", "account": "AccountAPING", "heartbeat": "HeartbeatAPING",
@@ -147,7 +158,8 @@ class App:
         return 404, {"faultcode": "Client", "faultstring": "DSC-0021", "detail": {}}
 
     def _navigation(self, headers: dict[str, str]) -> tuple[int, Any]:
-        """GET .../rest/v1/{locale}/navigation/menu.json with the usual headers (003:L8713-8721)."""
+        """GET .../rest/v1/{locale}/navigation/menu.json with the usual headers (003:L8713-8721); POST is
+        answered alike, as betfair-parser sends it."""
         try:
             ctx = self._authenticate("SportsAPING", "navigation", headers, self._clock_ms())
         except ApiError as e:
@@ -194,7 +206,7 @@ class App:
             # an application key works only with sessions of the account that owns it
             raise ApiError("INVALID_APP_KEY", "application key does not belong to this account", exception)
         return Context(session.account_id, session, app_key, self._exchange(), self._submit, now, self.identity,
-                       self._wait_placement)
+                       self._wait_placement, self._delayed_prices)
 
     async def _call(self, service: str, operation: str, headers: dict[str, str], params: Any) -> Any:
         """Authenticate, decode, run one operation; raises ApiError, ParamsError or LookupError."""

@@ -96,6 +96,16 @@ def _read(fn: Callable[[Exchange, Any, str], Any], check: Callable[[Any], None] 
     return handler
 
 
+def _book(fn: Callable[..., list[w.MarketBook]], check: Callable[[Any], None] | None = None) -> Handler:
+    """listMarketBook / listRunnerBook: a delayed application key gets delayed prices (003:L4767-4813)."""
+    async def handler(ctx: Context, params: Any) -> Any:
+        if check is not None:
+            check(params)
+        delayed = ctx.delayed_prices if ctx.app_key is not None and ctx.app_key.delayed else None
+        return fn(ctx.exchange, params, ctx.account_id, delayed, ctx.now_ms)
+    return handler
+
+
 async def list_time_ranges(ctx: Context, params: w.ListTimeRangesParams) -> list[w.TimeRangeResult]:
     return reads.list_time_ranges(ctx.exchange, params.filter, params.granularity, ctx.account_id)
 
@@ -109,8 +119,8 @@ HANDLERS.update({
     "listVenues": _navigation(reads.list_venues),
     "listTimeRanges": list_time_ranges,
     "listMarketCatalogue": _read(reads.list_market_catalogue, limits.check_catalogue),
-    "listMarketBook": _read(reads.list_market_book, limits.check_book),
-    "listRunnerBook": _read(reads.list_runner_book),
+    "listMarketBook": _book(reads.list_market_book, limits.check_book),
+    "listRunnerBook": _book(reads.list_runner_book),
     "listCurrentOrders": _read(reads.list_current_orders, limits.check_current_orders),
     "listClearedOrders": _read(history.list_cleared_orders),
     "listMarketProfitAndLoss": _read(history.list_market_profit_and_loss, limits.check_profit_and_loss),

@@ -25,6 +25,7 @@ from backlay.api.convert import (
     to_handicap_h,
     to_the_second,
 )
+from backlay.api.delayed import DelayedPrices, MarketPrices, RunnerPrices
 from backlay.api.errors import ApiError
 from backlay.core import codes
 from backlay.core.exchange import Exchange
@@ -396,19 +397,27 @@ def _rollup(orders: list[Order], projection: str) -> list[w.Match]:
     return out
 
 
-def _ex(runner: CoreRunner, market: Market, price_data: set[str], depth: int) -> w.ExchangePrices:
+def _ex(runner: CoreRunner, market: Market, price_data: set[str], depth: int,
+        delayed: RunnerPrices | bool | None = False) -> w.ExchangePrices:
     """The three lists, always present, possibly empty (003:L3133-3137): availableToBack highest
-    first, availableToLay lowest first, tradedVolume by price ascending (003:L2800-2851)."""
+    first, availableToLay lowest first, tradedVolume by price ascending (003:L2800-2851).
+    `delayed` (a delayed key): the snapshot to show, 3 levels at most, no traded volume and no
+    EX_ALL_OFFERS (003:L4775, L4805-4806); None when there is no snapshot yet."""
     if market.status == codes.CLOSED:
         return w.ExchangePrices(available_to_back=[], available_to_lay=[], traded_volume=[])
     book = runner.book
-    back: list[tuple[int, int]] = []
-    lay: list[tuple[int, int]] = []
-    if "EX_ALL_OFFERS" in price_data:
+    back: list[tuple[int, int]] | tuple[tuple[int, int], ...] = []
+    lay: list[tuple[int, int]] | tuple[tuple[int, int], ...] = []
+    traded: list[tuple[int, int]] = []
+    if delayed is not False:
+        if isinstance(delayed, RunnerPrices) and price_data & {"EX_ALL_OFFERS", "EX_BEST_OFFERS"}:
+            back, lay = delayed.back[:depth], delayed.lay[:depth]
+    elif "EX_ALL_OFFERS" in price_data:
         back, lay = book.available_to_back(), book.available_to_lay()
     elif "EX_BEST_OFFERS" in price_data:
         back, lay = book.available_to_back()[:depth], book.available_to_lay()[:depth]
-    traded = sorted(book.traded.items()) if "EX_TRADED" in price_data else []
+    if "EX_TRADED" in price_data and delayed is False:
+        traded = sorted(book.traded.items())
     return w.ExchangePrices(
         available_to_back=[PriceSize(price=from_price_h(p), size=from_minor(s)) for p, s in back],
         available_to_lay=[PriceSize(price=from_price_h(p), size=from_minor(s)) for p, s in lay],
@@ -438,7 +447,7 @@ def _book_orders(market: Market, runner: CoreRunner, params: w.ListMarketBookPar
 
 
 def _runner_to_wire(market: Market, runner: CoreRunner, params: w.ListMarketBookParams | w.ListRunnerBookParams,
-                    account_id: str | None) -> w.Runner:
+                    account_id: str | None, prices: MarketPrices | bool | None = False) -> w.Runner:
     pp = params.price_projection
     price_data: set[str] = set(pp.price_data or ()) if pp is not None else set()
     depth = DEFAULT_BEST_PRICES_DEPTH
@@ -446,6 +455,12 @@ def _runner_to_wire(market: Market, runner: CoreRunner, params: w.ListMarketBook
         depth = max(1, pp.ex_best_offers_overrides.best_prices_depth)
     book = runner.book
     closed = market.status == codes.CLOSED
+    delayed: RunnerPrices | bool | None = False
+    last_traded_h, total_matched = book.last_traded_h, None if closed else from_minor(book.total_matched_minor)
+    if prices is not False:
+        delayed = prices.runners.get(runner.key) if isinstance(prices, MarketPrices) else None
+        last_traded_h = delayed.last_traded_h if isinstance(delayed, RunnerPrices) else None
+        total_matched = None  # "Total Matched by Selection: Not Available" (003:L4806)
     sp = None
     if price_data & {"SP_AVAILABLE", "SP_TRADED"}:
         sp = w.StartingPrices(back_stake_taken=[], lay_liability_taken=[])
@@ -464,11 +479,11 @@ def _runner_to_wire(market: Market, runner: CoreRunner, params: w.ListMarketBook
         handicap=from_handicap_h(runner.handicap_h),
         status=runner.status,
         adjustment_factor=None if runner.adjustment_factor_bp is None else runner.adjustment_factor_bp / 100,
-        last_price_traded=None if closed or book.last_traded_h is None else from_price_h(book.last_traded_h),
-        total_matched=None if closed else from_minor(book.total_matched_minor),
+        last_price_traded=None if closed or last_traded_h is None else from_price_h(last_traded_h),
+        total_matched=total_matched,
         removal_date=None if runner.removal_ms is None else Instant(runner.removal_ms),
         sp=sp,
-        ex=_ex(runner, market, price_data, depth),
+        ex=_ex(runner, market, price_data, depth, delayed),
         orders=orders,
         matches=matches,
         matches_by_strategy=by_strategy,
@@ -476,12 +491,22 @@ def _runner_to_wire(market: Market, runner: CoreRunner, params: w.ListMarketBook
 
 
 def _market_book(market: Market, runners: list[CoreRunner],
-                 params: w.ListMarketBookParams | w.ListRunnerBookParams, account_id: str | None) -> w.MarketBook:
+                 params: w.ListMarketBookParams | w.ListRunnerBookParams, account_id: str | None,
+                 delayed: DelayedPrices | None = None, now_ms: int = 0) -> w.MarketBook:
+    """`delayed`: the caller uses a delayed application key: isMarketDataDelayed and delayed prices
+    (003:L11568-11576, L4767-4813)."""
     d = market.definition
     closed = market.status == codes.CLOSED
+    prices: MarketPrices | bool | None = False
+    last_match_ms, total_matched_minor = market.last_match_ms, market.total_matched_minor
+    total_available_minor = 0 if closed else _total_available_minor(market)
+    if delayed is not None:
+        prices = delayed.view(market.market_id, now_ms)
+        last_match_ms, total_matched_minor, total_available_minor = \
+            (prices.last_match_ms, prices.total_matched_minor, prices.total_available_minor) if prices else (None, 0, 0)
     return w.MarketBook(
         market_id=market.market_id,
-        is_market_data_delayed=False,
+        is_market_data_delayed=delayed is not None,
         status=market.status,
         bet_delay=market.bet_delay_s,
         bsp_reconciled=market.bsp_reconciled,
@@ -490,17 +515,18 @@ def _market_book(market: Market, runners: list[CoreRunner],
         number_of_winners=d.number_of_winners,
         number_of_runners=len(market.runner_list),
         number_of_active_runners=0 if closed else sum(1 for r in market.runner_list if r.status == codes.ACTIVE),
-        last_match_time=None if market.last_match_ms is None else Instant(market.last_match_ms),
-        total_matched=0.0 if closed else from_minor(market.total_matched_minor),
-        total_available=0.0 if closed else from_minor(_total_available_minor(market)),
+        last_match_time=None if last_match_ms is None else Instant(last_match_ms),
+        total_matched=0.0 if closed else from_minor(total_matched_minor),
+        total_available=0.0 if closed else from_minor(total_available_minor),
         cross_matching=d.cross_matching,
         runners_voidable=d.runners_voidable,
         version=market.version,
-        runners=[_runner_to_wire(market, r, params, account_id) for r in runners],
+        runners=[_runner_to_wire(market, r, params, account_id, prices) for r in runners],
     )
 
 
-def list_market_book(ex: Exchange, params: w.ListMarketBookParams, account_id: str | None) -> list[w.MarketBook]:
+def list_market_book(ex: Exchange, params: w.ListMarketBookParams, account_id: str | None,
+                     delayed: DelayedPrices | None = None, now_ms: int = 0) -> list[w.MarketBook]:
     """One MarketBook per known market id, in the request's order; unknown ids are left out. A request
     naming OPEN and CLOSED markets gets only the ones that are not CLOSED (003:L10229-10230).
     Orders (`orderProjection`) and matches (`matchProjection`) are the caller's own only."""
@@ -513,17 +539,18 @@ def list_market_book(ex: Exchange, params: w.ListMarketBookParams, account_id: s
             markets.append(m)
     if any(m.status == codes.CLOSED for m in markets) and any(m.status != codes.CLOSED for m in markets):
         markets = [m for m in markets if m.status != codes.CLOSED]
-    return [_market_book(m, m.runner_list, params, account_id) for m in markets]
+    return [_market_book(m, m.runner_list, params, account_id, delayed, now_ms) for m in markets]
 
 
-def list_runner_book(ex: Exchange, params: w.ListRunnerBookParams, account_id: str | None) -> list[w.MarketBook]:
+def list_runner_book(ex: Exchange, params: w.ListRunnerBookParams, account_id: str | None,
+                     delayed: DelayedPrices | None = None, now_ms: int = 0) -> list[w.MarketBook]:
     """listRunnerBook (003:L10500-10551): the market with just the requested runner, or no runners
     when the selection is not in the market; [] for an unknown market."""
     m = ex.markets.get(params.market_id)
     if m is None:
         return []
     r = m.runner(params.selection_id, to_handicap_h(params.handicap))
-    return [_market_book(m, [r] if r is not None else [], params, account_id)]
+    return [_market_book(m, [r] if r is not None else [], params, account_id, delayed, now_ms)]
 
 
 # --- listCurrentOrders (betting-api.md §2.6) -----------------------------------------------------
