@@ -262,3 +262,15 @@ def test_a_delayed_key_sees_delayed_prices(live: LiveServer) -> None:
         assert time.monotonic() < deadline, "the delayed key never saw the price"
         time.sleep(0.2)
     assert time.monotonic() - placed_at >= DELAYED_DATA_S * 0.9
+
+
+def test_market_book_in_another_currency(live: LiveServer) -> None:
+    """003:L10271-10273 currencyCode; an unknown one is INVALID_INPUT_DATA (003:L10016-10017)."""
+    client = client_for(live, "alice")
+    client.login_interactive()
+    pp = filters.price_projection(price_data=["EX_BEST_OFFERS"])
+    (gbp,) = client.betting.list_market_book(market_ids=["1.900000001"], price_projection=pp)
+    (usd,) = client.betting.list_market_book(market_ids=["1.900000001"], price_projection=pp, currency_code="USD")
+    assert usd.total_matched == round(gbp.total_matched * 1.27, 2)
+    with pytest.raises(APIError, match="INVALID_INPUT_DATA"):
+        client.betting.list_market_book(market_ids=["1.900000001"], currency_code="XXX")

@@ -78,3 +78,23 @@ def test_history_keeps_only_what_the_delay_needs() -> None:
         prices.on_events([MarketChanged(MARKET)])
         prices.sample(T0 + s * 1_000)
     assert len(prices._history[MARKET]) <= DELAY_MS // 1_000 + 1
+
+
+def test_currency_code_converts_every_amount_of_the_book() -> None:
+    """003:L10271-10273: listMarketBook amounts in the requested currency (default the account's)."""
+    ex = make_exchange()
+    rest(ex, "bob", SEL_A, LAY, 300, 1000)
+    place(ex, "alice", SEL_A, BACK, 300, 400)
+    gbp = book(ex, None, T0, orderProjection="ALL", matchProjection="NO_ROLLUP",
+               priceProjection={"priceData": ["EX_BEST_OFFERS", "EX_TRADED"]})
+    eur = json.loads(encode(reads.in_currency(
+        reads.list_market_book(ex, decode_params("listMarketBook", {  # type: ignore[arg-type]
+            "marketIds": [MARKET], "orderProjection": "ALL", "matchProjection": "NO_ROLLUP",
+            "priceProjection": {"priceData": ["EX_BEST_OFFERS", "EX_TRADED"]}}), "alice"), 1.17)))[0]
+    r_gbp, r_eur = runner_a(gbp), runner_a(eur)
+    assert r_eur["ex"]["availableToBack"] == [{"price": 3.0, "size": round(6.0 * 1.17, 2)}]
+    assert r_eur["ex"]["tradedVolume"] == [{"price": 3.0, "size": round(4.0 * 1.17, 2)}]
+    assert r_eur["orders"][0]["sizeMatched"] == round(r_gbp["orders"][0]["sizeMatched"] * 1.17, 2)
+    assert r_eur["matches"][0]["size"] == round(4.0 * 1.17, 2)
+    assert eur["totalMatched"] == round(gbp["totalMatched"] * 1.17, 2)
+    assert r_eur["ex"]["availableToBack"][0]["price"] == r_gbp["ex"]["availableToBack"][0]["price"]

@@ -6,18 +6,12 @@ import zlib
 
 from backlay.api import history, reads
 from backlay.api.app import Context, Handler
+from backlay.api.convert import GBP_RATES
 from backlay.api.errors import ApiError
 from backlay.wire import accounts as wa
 
 EXCEPTION = "AccountAPINGException"
 
-# Indicative rates from GBP for every currency of 001's table. backlay has no rate feed: these are fixed
-# (Betfair's refresh hourly, 003:L12805-12806); sizes are never converted with them inside the exchange.
-GBP_RATES: dict[str, float] = {
-    "GBP": 1.0, "EUR": 1.17, "USD": 1.27, "HKD": 9.9, "AUD": 1.95, "CAD": 1.75, "DKK": 8.7, "NOK": 13.9,
-    "SEK": 13.7, "SGD": 1.7, "RON": 5.8, "BRL": 7.0, "MXN": 23.0, "PEN": 4.8, "HUF": 460.0, "ISK": 175.0,
-    "NZD": 2.15, "ARS": 1300.0, "GEL": 3.45,
-}
 
 
 async def get_account_funds(ctx: Context, params: wa.GetAccountFundsParams) -> wa.AccountFundsResponse:

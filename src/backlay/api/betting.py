@@ -102,7 +102,13 @@ def _book(fn: Callable[..., list[w.MarketBook]], check: Callable[[Any], None] | 
         if check is not None:
             check(params)
         delayed = ctx.delayed_prices if ctx.app_key is not None and ctx.app_key.delayed else None
-        return fn(ctx.exchange, params, ctx.account_id, delayed, ctx.now_ms)
+        books = fn(ctx.exchange, params, ctx.account_id, delayed, ctx.now_ms)
+        if params.currency_code is not None and params.currency_code != ctx.exchange.currency:
+            rates = convert.GBP_RATES
+            if params.currency_code not in rates:
+                raise ApiError("INVALID_INPUT_DATA", "currency must use valid iso2 currency code name")
+            books = reads.in_currency(books, rates[params.currency_code] / rates[ctx.exchange.currency])
+        return books
     return handler
 
 

@@ -58,6 +58,14 @@ INVALID_HANDICAP_H: Final = -(2**62)
 
 _MAX_H: Final = 2**53  # beyond this a double no longer holds every integer
 
+# Indicative rates from GBP for every currency of 001's table. backlay has no rate feed: these are fixed
+# (Betfair's refresh hourly, 003:L12805-12806); sizes are never converted with them inside the exchange.
+GBP_RATES: dict[str, float] = {
+    "GBP": 1.0, "EUR": 1.17, "USD": 1.27, "HKD": 9.9, "AUD": 1.95, "CAD": 1.75, "DKK": 8.7, "NOK": 13.9,
+    "SEK": 13.7, "SGD": 1.7, "RON": 5.8, "BRL": 7.0, "MXN": 23.0, "PEN": 4.8, "HUF": 460.0, "ISK": 175.0,
+    "NZD": 2.15, "ARS": 1300.0, "GEL": 3.45,
+}
+
 
 # --- numbers -------------------------------------------------------------------------------------
 

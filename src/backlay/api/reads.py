@@ -553,6 +553,39 @@ def list_runner_book(ex: Exchange, params: w.ListRunnerBookParams, account_id: s
     return [_market_book(m, [r] if r is not None else [], params, account_id, delayed, now_ms)]
 
 
+def in_currency(books: list[w.MarketBook], factor: float) -> list[w.MarketBook]:
+    """The books with every amount multiplied by `factor` (listMarketBook's currencyCode, 003:L10271-10273),
+    to 2 decimals. Display only: the exchange keeps one currency."""
+    def amount(x: float | None) -> float | None:
+        return None if x is None else round(x * factor, 2)
+
+    def sizes(items: list[PriceSize]) -> list[PriceSize]:
+        return [PriceSize(price=p.price, size=round(p.size * factor, 2)) for p in items]
+
+    for mb in books:
+        mb.total_matched, mb.total_available = amount(mb.total_matched), amount(mb.total_available)
+        for r in mb.runners or ():
+            r.total_matched = amount(r.total_matched)
+            if r.ex is not None:
+                r.ex = w.ExchangePrices(available_to_back=sizes(r.ex.available_to_back),
+                                        available_to_lay=sizes(r.ex.available_to_lay),
+                                        traded_volume=sizes(r.ex.traded_volume))
+            if r.sp is not None:
+                r.sp = w.StartingPrices(near_price=r.sp.near_price, far_price=r.sp.far_price,
+                                        actual_sp=r.sp.actual_sp, back_stake_taken=sizes(r.sp.back_stake_taken),
+                                        lay_liability_taken=sizes(r.sp.lay_liability_taken))
+            for o in r.orders or ():
+                for field in ("size", "bsp_liability", "size_matched", "size_remaining", "size_lapsed",
+                              "size_cancelled", "size_voided"):
+                    setattr(o, field, amount(getattr(o, field)))
+            for m in r.matches or ():
+                m.size = round(m.size * factor, 2)
+            for ms in (r.matches_by_strategy or {}).values():
+                for m in ms.matches or ():
+                    m.size = round(m.size * factor, 2)
+    return books
+
+
 # --- listCurrentOrders (betting-api.md §2.6) -----------------------------------------------------
 
 
