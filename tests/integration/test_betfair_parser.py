@@ -7,11 +7,12 @@ msgspec with `forbid_unknown_fields=True` on every struct, the declared types an
 Where betfair-parser departs from the official interface definitions (../shared/spec/official), the test
 says so at that spot and decodes that one key leniently; see docs/decisions.md ("betfair-parser").
 
-Covered: login / keepAlive / logout (also through betfair_parser.client), the navigation menu, every
-Betting operation, getAccountFunds / getAccountDetails / getAccountStatement, createDeveloperAppKeys /
-getDeveloperAppKeys (request classes written here on betfair-parser's types), heartbeat, and the error
-envelopes. Operations betfair-parser 0.20.0 models that backlay does not serve yet (certlogin,
-listCurrencyRates, the Race Status API's listRaceDetails) are not driven here.
+Covered: login / keepAlive / logout (also through betfair_parser.client), certlogin over HTTPS with a
+client certificate (also through betfair_parser.client.cert_login), the navigation menu (POSTed, as
+betfair-parser's client sends it), every Betting operation, getAccountFunds / getAccountDetails /
+getAccountStatement / listCurrencyRates, createDeveloperAppKeys / getDeveloperAppKeys (request classes
+written here on betfair-parser's types), the Race Status API's listRaceDetails, heartbeat, and the error
+envelopes.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import requests
 from betfair_parser import client as bfp_client
 from betfair_parser.endpoints import EndpointConfig
 from betfair_parser.exceptions import AccountAPINGException, APINGException, JSONError, LoginError
-from betfair_parser.spec import accounts, betting, heartbeat, identity, navigation
+from betfair_parser.spec import accounts, betting, heartbeat, identity, navigation, race_status
 from betfair_parser.spec.accounts.operations import _AccountRequest
 from betfair_parser.spec.accounts.type_definitions import DeveloperApp
 from betfair_parser.spec.betting.type_definitions import Match, RunnerId
@@ -45,7 +46,7 @@ from betfair_parser.spec.common import (
     Size,
     TimeRange,
 )
-from live_server import LiveServer
+from live_server import ADMIN_TOKEN, LiveServer
 
 from backlay.core.commands import (
     CreateMarket,
@@ -57,6 +58,7 @@ from backlay.core.commands import (
     TurnInPlay,
     VoidMarket,
 )
+from backlay.identity.tls import generate_client_cert
 from backlay.server import DEMO_PASSWORD, demo_app_key
 
 SOCCER, ARSENAL, CHELSEA, DRAW = "1.900000001", 47999, 48044, 58805
@@ -71,15 +73,17 @@ ASIAN = "1.900000014"  # created here: an Asian handicap market, runners with ha
 # --- the client: betfair-parser's own types and endpoint table, pointed at localhost ---------------
 
 
-def local_endpoints(base: str) -> EndpointConfig:
-    """betfair-parser's EndpointConfig with the hosts replaced (betting/accounts are class attributes)."""
+def local_endpoints(live: LiveServer) -> EndpointConfig:
+    """betfair-parser's EndpointConfig with the hosts replaced (betting/accounts/scores are class attributes);
+    identity_cert is the certlogin HTTPS listener."""
+    base = live.base
     cls = type("LocalEndpoints", (EndpointConfig,), {
         "accounts": f"{base}/exchange/account/json-rpc/v1/",
         "betting": f"{base}/exchange/betting/json-rpc/v1/",
         "scores": f"{base}/exchange/scores/json-rpc/v1/",
     })
     endpoints: EndpointConfig = cls(
-        identity=f"{base}/api/", identity_cert=f"{base}/api/",
+        identity=f"{base}/api/", identity_cert=f"https://127.0.0.1:{live.cert_port}/api/",
         navigation=f"{base}/exchange/betting/rest/v1/en/navigation/menu.json",
         heartbeat=f"{base}/exchange/heartbeat/json-rpc/v1/", stream="")
     return endpoints
@@ -88,18 +92,13 @@ def local_endpoints(base: str) -> EndpointConfig:
 class Client:
     def __init__(self, live: LiveServer, user: str, app_key: str | None = None) -> None:
         self.user = user
-        self.endpoints = local_endpoints(live.base)
+        self.endpoints = local_endpoints(live)
         self.http = requests.Session()
         self.http.headers["X-Application"] = app_key or demo_app_key(user)
 
     def raw(self, req: Request) -> bytes:
         url = self.endpoints.url_for_request(req)
-        if isinstance(req, navigation.Menu):
-            # The spec documents GET (003:L8755-8761); betfair_parser.client.request POSTs, which backlay's
-            # router answers 404 for now (open for the HTTP router, docs/decisions.md).
-            r = self.http.get(url, headers=req.headers())
-        else:
-            r = self.http.post(url, headers=req.headers(), data=req.body())
+        r = self.http.post(url, headers=req.headers(), data=req.body())  # as betfair_parser.client.request
         assert r.status_code == 200, (r.status_code, r.text)
         return r.content
 
@@ -224,6 +223,16 @@ class CreateDeveloperAppKeys(_AccountRequest, kw_only=True, frozen=True):
     return_type = Response[DeveloperApp]
 
 
+# --- the admin API (docs/admin-api.md): what the Betfair interface has no operation for -------------
+
+
+def admin(live: LiveServer, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    r = requests.request(method, f"{live.base}/admin/v1{path}", json=body,
+                         headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30)
+    assert r.status_code in (200, 201), (method, path, r.status_code, r.text)
+    return r.json()
+
+
 # --- the world ---------------------------------------------------------------------------------------
 
 
@@ -326,7 +335,7 @@ def test_identity_through_betfair_parsers_own_client(live: LiveServer) -> None:
     """003:L5158-5243 login {token, product, status, error}; L5044-5114 keepAlive and L5115-5155 logout
     {token, product, status, error}: betfair_parser.client.login / keep_alive / request / logout, unmodified,
     with only the endpoint hosts replaced."""
-    endpoints = local_endpoints(live.base)
+    endpoints = local_endpoints(live)
     session = requests.Session()
     bfp_client.login(session, "carol", DEMO_PASSWORD, demo_app_key("carol"), endpoints=endpoints)
     assert session.headers["X-Application"] == demo_app_key("carol")  # the login's `product` echo
@@ -376,6 +385,59 @@ def test_api_errors_decode_as_documented(live: LiveServer, world: World) -> None
     assert rpc_error.code == -32099 and rpc_error.exception_code == "TOO_MUCH_DATA"
 
 
+CERT_USER, CERT_PASSWORD = "certbot", "certbot-password-1"
+
+
+def test_certlogin_over_https_with_a_client_certificate(live: LiveServer, tmp_path: Path) -> None:
+    """003:L5376-5612 certlogin: POST username/password (form) to identitysso-cert's /api/certlogin over TLS with
+    a client certificate registered to the account; the answer is {sessionToken, loginStatus} on SUCCESS and
+    {loginStatus} alone on failure (003:L5490-5509), decoded strictly by betfair-parser's CertLoginResponse
+    (its `session_token` defaults to ""). Wrong password: INVALID_USERNAME_OR_PASSWORD; no certificate, or one
+    registered to another account: CERT_AUTH_REQUIRED (003:L5552-5555). The session token works on the API,
+    through betfair_parser.client.cert_login / request unmodified."""
+    admin(live, "POST", "/accounts", {"username": CERT_USER, "password": CERT_PASSWORD, "deposit": 100})
+    [app_key] = [k["applicationKey"] for k in admin(live, "POST", f"/accounts/{CERT_USER}/app-keys",
+                                                    {"appName": "cert-bot"}) if not k["delayed"]]
+    cert_pem, key_pem = generate_client_cert(CERT_USER)
+    admin(live, "POST", f"/accounts/{CERT_USER}/certificates", {"pem": cert_pem})
+    crt, key = tmp_path / "client.crt", tmp_path / "client.key"
+    crt.write_text(cert_pem)
+    key.write_text(key_pem)
+    assert live.server is not None
+    server_cert = str(live.server.tls_cert_path)
+
+    c = Client(live, CERT_USER, app_key=app_key)
+    # trust_env off: requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's own `verify`
+    c.http.trust_env, c.http.cert, c.http.verify = False, (str(crt), str(key)), server_cert
+    assert c.endpoints.url_for_request(identity.CertLogin.with_params(username="", password="")) == \
+        f"https://127.0.0.1:{live.cert_port}/api/certlogin"
+    ok = c.call(identity.CertLogin.with_params(username=CERT_USER, password=CERT_PASSWORD))
+    assert isinstance(ok, identity.CertLoginResponse)
+    assert (ok.login_status, ok.is_error) == ("SUCCESS", False) and ok.session_token
+    c.http.headers["X-Authentication"] = ok.token
+    assert c.call(accounts.GetAccountFunds.with_params()).available_to_bet_balance == 100.0
+
+    wrong = identity.CertLogin.with_params(username=CERT_USER, password="not-the-password")
+    assert json.loads(c.raw(wrong)) == {"loginStatus": "INVALID_USERNAME_OR_PASSWORD"}  # no sessionToken key
+    with pytest.raises(LoginError, match="INVALID_USERNAME_OR_PASSWORD"):
+        c.call(wrong)
+    failed = c.call(wrong, raise_errors=False)
+    assert (failed.login_status, failed.session_token, failed.is_error) == ("INVALID_USERNAME_OR_PASSWORD", "", True)
+    other = c.call(identity.CertLogin.with_params(username="carol", password=DEMO_PASSWORD), raise_errors=False)
+    assert (other.login_status, other.session_token) == ("CERT_AUTH_REQUIRED", "")
+    c.http.cert = None
+    bare = c.call(identity.CertLogin.with_params(username=CERT_USER, password=CERT_PASSWORD), raise_errors=False)
+    assert (bare.login_status, bare.session_token) == ("CERT_AUTH_REQUIRED", "")
+
+    session = requests.Session()
+    session.trust_env, session.cert, session.verify = False, (str(crt), str(key)), server_cert
+    endpoints = local_endpoints(live)
+    bfp_client.cert_login(session, CERT_USER, CERT_PASSWORD, app_key, endpoints=endpoints)
+    assert session.headers["X-Authentication"]
+    funds = bfp_client.request(session, accounts.GetAccountFunds.with_params(), endpoints=endpoints)
+    assert funds.available_to_bet_balance == 100.0
+
+
 # --- navigation operations ---------------------------------------------------------------------------
 
 
@@ -405,8 +467,12 @@ def test_navigation_operations(world: World) -> None:
 
 def test_navigation_menu(world: World) -> None:
     """003:L8707-8854 navigation/menu.json: ROOT -> EVENT_TYPE -> GROUP / EVENT / RACE -> MARKET, decoded by
-    betfair-parser's Navigation (a tagged union on `type`) and flattened with its own helper."""
-    menu = world.alice.call(navigation.Menu.with_params())
+    betfair-parser's Navigation (a tagged union on `type`) and flattened with its own helper. Requested as
+    betfair-parser's client sends it, with POST; the spec documents GET (003:L8755-8761), answered alike."""
+    c = world.alice
+    menu = c.call(navigation.Menu.with_params())
+    got = c.http.get(c.endpoints.url_for_request(navigation.Menu.with_params()))
+    assert got.status_code == 200 and navigation.Menu.with_params().parse_response(got.content) == menu
     assert (menu.type, menu.name, menu.id) == ("GROUP", "ROOT", 0)
     flat = navigation.flatten_nav_tree(menu)
     assert {SOCCER, RACE, LINE, RACE_META} <= {m.market_id for m in flat}
@@ -754,6 +820,28 @@ def test_developer_app_keys(world: World) -> None:
     assert err.value.code == "UNEXPECTED_ERROR"
 
 
+def test_currency_rates(world: World) -> None:
+    """003:L12803-12816 listCurrencyRates: rates from GBP, "currently the only based currency"; CurrencyRate
+    {currencyCode, rate}. fromCurrency EUR is an AccountAPINGException INVALID_INPUT_DATA (-32099 envelope,
+    003:L12818-12875)."""
+    c = world.alice
+    rates = c.call(accounts.ListCurrencyRates.with_params(from_currency="GBP"))
+    assert all(isinstance(r, accounts.CurrencyRate) for r in rates)
+    by_code = {r.currency_code: r.rate for r in rates}
+    assert len(by_code) == len(rates) and by_code["GBP"] == 1.0 and {"EUR", "USD", "AUD"} <= set(by_code)
+    assert all(re.fullmatch("[A-Z]{3}", code or "") and rate and rate > 0 for code, rate in by_code.items())
+    assert c.call(accounts.ListCurrencyRates.with_params()) == rates  # fromCurrency is optional
+    eur = accounts.ListCurrencyRates.with_params(from_currency="EUR")
+    with pytest.raises(AccountAPINGException) as err:
+        c.call(eur)
+    assert err.value.code == "INVALID_INPUT_DATA"
+    error = c.call(eur, raise_errors=False)
+    assert (error.code, error.exception_code) == (-32099, "INVALID_INPUT_DATA")
+    data = json.loads(c.raw(eur))["error"]["data"]
+    assert set(data) == {"exceptionname", "AccountAPINGException"}
+    assert data["AccountAPINGException"]["errorCode"] == "INVALID_INPUT_DATA"
+
+
 def test_heartbeat(world: World) -> None:
     """003:L13317-13342 heartbeat: actualTimeoutSeconds clamped to 10..300, 0 switches it off;
     actionPerformed NONE while beats arrive in time (003:L13153-13194)."""
@@ -761,3 +849,46 @@ def test_heartbeat(world: World) -> None:
     for preferred, actual in ((5, 10), (20, 20), (1000, 300), (0, 0)):
         report = c.call(heartbeat.Heartbeat.with_params(preferred_timeout_seconds=preferred))
         assert (report.action_performed, report.actual_timeout_seconds) == ("NONE", actual)
+
+
+# --- Race Status API ----------------------------------------------------------------------------------
+
+
+def test_race_details(live: LiveServer, world: World) -> None:
+    """003:L8856-9044 listRaceDetails (ScoresAPING, /exchange/scores/json-rpc/v1) over statuses set through the
+    admin API; filtered by meetingIds and raceIds (both: the intersection; neither: every race); RaceDetails
+    {meetingId, raceId, raceStatus, lastUpdated, sequence, responseCode} decoded strictly by betfair-parser's
+    race_status.RaceDetails. The update sequence key is `sequence`: the spec's wrapped table cell reads
+    "seque / nce" of type UpdateSequence (003:L8969-8973), and betfair-parser and betfairlightweight both read
+    `sequence`, as backlay writes it. A new status for a race gives it a higher sequence."""
+    ascot_1430, ascot_1505, chelt_1330 = "90000003.1430", "90000003.1505", "90000005.1330"
+    admin(live, "PUT", f"/races/{ascot_1430}", {"raceStatus": "DORMANT"})
+    admin(live, "PUT", f"/races/{ascot_1505}", {"raceStatus": "GOINGDOWN"})
+    admin(live, "PUT", f"/races/{chelt_1330}", {"raceStatus": "OFF"})
+    before = admin(live, "GET", "/races")
+    admin(live, "PUT", f"/races/{ascot_1430}", {"raceStatus": "PARADING"})
+    c = world.alice
+
+    def details(**kw: Any) -> dict[str, race_status.RaceDetails]:
+        races: list[race_status.RaceDetails] = c.call(race_status.ListRaceDetails.with_params(**kw))
+        assert all(isinstance(r, race_status.RaceDetails) and r.response_code == "OK" for r in races)
+        return {r.race_id or "": r for r in races}
+
+    everything = details()
+    assert {ascot_1430, ascot_1505, chelt_1330} <= set(everything)
+    ascot = details(meeting_ids={"90000003"})
+    assert set(ascot) == {ascot_1430, ascot_1505}
+    assert {(r.meeting_id, r.race_status) for r in ascot.values()} == {("90000003", "PARADING"),
+                                                                      ("90000003", "GOINGDOWN")}
+    assert set(details(race_ids={chelt_1330, ascot_1505})) == {chelt_1330, ascot_1505}
+    assert set(details(meeting_ids={"90000003"}, race_ids={chelt_1330, ascot_1505})) == {ascot_1505}
+    assert details(race_ids={"90000099.1200"}) == {}
+    parading = everything[ascot_1430]
+    old_sequence = next(r["sequence"] for r in before if r["raceId"] == ascot_1430)
+    assert parading.sequence is not None and parading.sequence > old_sequence
+    assert parading.sequence > max(r.sequence or 0 for k, r in everything.items() if k != ascot_1430)
+    assert parading.last_updated is not None and parading.last_updated.tzinfo is not None
+    assert abs(parading.last_updated - datetime.now(UTC)) < timedelta(minutes=5)
+    with pytest.raises(APINGException) as err:  # 003:L8930-8935: throws APINGException
+        Client(live, "alice").call(race_status.ListRaceDetails.with_params())
+    assert err.value.code == "NO_SESSION"
