@@ -63,7 +63,7 @@ async def replace_orders(ctx: Context, params: w.ReplaceOrdersParams) -> w.Repla
     _check_customer_ref(params.customer_ref)
     app_key = ctx.app_key.app_key if ctx.app_key else None
     report = await ctx.submit(convert.replace_orders_command(params, ctx.account_id, app_key))
-    return convert.replace_report_to_wire(report, params, ctx.exchange.orders)  # type: ignore[arg-type]
+    return convert.replace_report_to_wire(report, params, ctx.exchange.orders, ctx.account_id)  # type: ignore[arg-type]
 
 
 async def update_orders(ctx: Context, params: w.UpdateOrdersParams) -> w.UpdateExecutionReport:

@@ -398,13 +398,15 @@ def _replace_place_echo(ins: c.ReplaceInstruction, original: w.ReplaceInstructio
 
 
 def replace_report_to_wire(report: r.ReplaceExecutionReport, request: w.ReplaceOrdersParams | c.ReplaceOrders,
-                           orders: Mapping[int, Order] | None = None) -> w.ReplaceExecutionReport:
+                           orders: Mapping[int, Order] | None = None,
+                           account_id: str | None = None) -> w.ReplaceExecutionReport:
     """A core ReplaceExecutionReport as the wire's (003:L12431-12450). Every instruction report carries
     both nested reports, which betfairlightweight requires (betting-api.md §1.7): when the core has
     none (the bet was not cancelled), a FAILURE cancel report with the instruction's error and a FAILURE
     place report with RELATED_ACTION_FAILED (003:L9879-9880), each echoing the instruction. `orders`
     (Exchange.orders) makes the place echo name the bet's runner and side; pass the state as it was
-    before the command, or after it (a failed replace leaves the bet alone)."""
+    before the command, or after it (a failed replace leaves the bet alone). Only a bet of the caller
+    (`account_id`, else the core command's) is ever described: without a known caller, none is."""
     if isinstance(request, c.ReplaceOrders):
         core_ins = list(request.instructions)
         wire_ins: list[w.ReplaceInstruction | None] = [None] * len(core_ins)
@@ -427,7 +429,7 @@ def replace_report_to_wire(report: r.ReplaceExecutionReport, request: w.ReplaceO
             place = _place_instruction_report(rep.place_report)
         else:
             order = orders.get(ins.bet_id) if orders is not None else None
-            if order is not None and order.account_id != getattr(request, "account_id", order.account_id):
+            if order is not None and order.account_id != (account_id or getattr(request, "account_id", None)):
                 order = None  # never describe another account's bet
             place = w.PlaceInstructionReport(status=codes.FAILURE, error_code=codes.InstrErr.RELATED_ACTION_FAILED,
                                              instruction=_replace_place_echo(ins, orig, order))
