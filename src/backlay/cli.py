@@ -85,9 +85,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         import uvloop
     except ImportError:  # uvloop is optional on platforms without it
-        asyncio.run(serve(cfg, args.host, args.port, args.demo, args.cert_port))
+        asyncio.run(serve(cfg, args.host, args.port, args.demo, args.cert_port, args.stream_port,
+                          args.stream_plain_port))
     else:
-        uvloop.run(serve(cfg, args.host, args.port, args.demo, args.cert_port))
+        uvloop.run(serve(cfg, args.host, args.port, args.demo, args.cert_port, args.stream_port,
+                         args.stream_plain_port))
     return 0
 
 
@@ -119,6 +121,11 @@ def main(argv: list[str] | None = None) -> int:
                        help="HTTP port (env BACKLAY_HTTP_PORT, default 8080)")
     serve.add_argument("--cert-port", type=int, default=int(os.environ.get("BACKLAY_CERT_PORT", "8443")),
                        help="HTTPS port of certlogin (env BACKLAY_CERT_PORT, default 8443, 0: off)")
+    serve.add_argument("--stream-port", type=int, default=int(os.environ.get("BACKLAY_STREAM_PORT", "8444")),
+                       help="Stream API port, TLS (env BACKLAY_STREAM_PORT, default 8444, 0: off)")
+    serve.add_argument("--stream-plain-port", type=int,
+                       default=int(os.environ.get("BACKLAY_STREAM_PLAIN_PORT", "0")),
+                       help="Stream API over plain TCP, for local use (env BACKLAY_STREAM_PLAIN_PORT, default 0: off)")
     serve.add_argument("--admin-token", help="bearer token of the admin API (env BACKLAY_ADMIN_TOKEN; default: "
                        "created once in <data dir>/admin-token)")
     serve.add_argument("--dev", action="store_true",

@@ -8,6 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None
+
+
 @dataclass(frozen=True)
 class Config:
     data_dir: Path
@@ -16,6 +20,9 @@ class Config:
     admin_token: str | None = None  # None: read or create <data dir>/admin-token
     dev_mode: bool = False  # plain-HTTP certlogin (no client certificate) on the API port
     delayed_data_s: int = 60  # how old the prices a delayed application key sees are
+    stream_cert: Path | None = None  # the Stream API's TLS certificate and key (None: the self-signed one)
+    stream_key: Path | None = None
+    stream_max_connections: int = 10  # stream connections per application key
 
     @staticmethod
     def from_env(data_dir: str | None = None, admin_token: str | None = None, dev_mode: bool | None = None) -> Config:
@@ -26,6 +33,9 @@ class Config:
             admin_token=admin_token or os.environ.get("BACKLAY_ADMIN_TOKEN") or None,
             dev_mode=dev_mode if dev_mode is not None else os.environ.get("BACKLAY_DEV_MODE", "") in ("1", "true"),
             delayed_data_s=int(os.environ.get("BACKLAY_DELAYED_DATA_S", "60")),
+            stream_cert=_path(os.environ.get("BACKLAY_STREAM_CERT")),
+            stream_key=_path(os.environ.get("BACKLAY_STREAM_KEY")),
+            stream_max_connections=int(os.environ.get("BACKLAY_STREAM_MAX_CONNECTIONS", "10")),
         )
 
     @property

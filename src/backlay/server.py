@@ -36,6 +36,8 @@ from backlay.identity.store import IdentityStore
 from backlay.runtime import freeze_heap, tune_gc
 from backlay.sequencer import Engine, Sequencer, wall_clock_ms
 from backlay.store.sqlite import SqliteJournal
+from backlay.stream.hub import Hub
+from backlay.stream.server import StreamLimits, StreamServer
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +87,9 @@ class Server:
     delayed_prices: DelayedPrices
     tls_context: ssl.SSLContext
     tls_cert_path: Path
+    hub: Hub
+    stream: StreamServer
+    stream_tls_context: ssl.SSLContext
     certlogin: asyncio.Server | None = None
 
     @staticmethod
@@ -105,12 +110,19 @@ class Server:
         delayed_prices.start()
         cert_path, key_path = await asyncio.to_thread(tls.ensure_server_cert, cfg.data_dir / "tls")
         tls_context = tls.server_ssl_context(cert_path, key_path, identity.all_client_cert_pems())
+        hub = Hub(lambda: engine.exchange, lambda: engine.applied_seq, wall_clock_ms)
+        sequencer.add_listener(hub.on_events)
+        hub.start()
+        stream = StreamServer(hub, identity, wall_clock_ms,
+                              StreamLimits(max_connections_per_app_key=cfg.stream_max_connections))
+        stream_tls = tls.plain_server_ssl_context(cfg.stream_cert or cert_path, cfg.stream_key or key_path)
         admin = AdminApi(cfg.resolve_admin_token(), lambda: engine.exchange, sequencer.submit, identity,
                          on_client_cert=lambda pem: tls.add_client_cert(tls_context, pem))
         app = App(lambda: engine.exchange, sequencer.submit, identity, all_handlers(heartbeats),
                   wait_placement=placements.wait, admin=admin, delayed_prices=delayed_prices,
                   dev_mode=cfg.dev_mode)
-        return Server(engine, sequencer, identity, app, heartbeats, delayed_prices, tls_context, cert_path)
+        return Server(engine, sequencer, identity, app, heartbeats, delayed_prices, tls_context, cert_path,
+                      hub, stream, stream_tls)
 
     async def submit(self, cmd: Command) -> Result:
         return await self.sequencer.submit(cmd)
@@ -134,7 +146,19 @@ class Server:
         """The certificate-login host (identitysso-cert): HTTPS with client certificates (003:L5376-5612)."""
         self.certlogin = await start_certlogin_server(self.identity, host, port, self.tls_context, wall_clock_ms)
 
+    async def start_stream(self, host: str, tls_port: int | None, plain_port: int | None = None) -> list[int]:
+        """The Stream API over TLS on `tls_port` and over plain TCP (for local use) on `plain_port`; None
+        leaves a listener off, 0 takes a free port. Returns the ports bound, TLS first."""
+        ports = []
+        for port, ctx in ((tls_port, self.stream_tls_context), (plain_port, None)):
+            if port is not None:
+                srv = await self.stream.listen(host, port, ctx)
+                ports.append(int(srv.sockets[0].getsockname()[1]))
+        return ports
+
     async def close(self) -> None:
+        await self.stream.close()
+        await self.hub.stop()
         if self.certlogin is not None:
             self.certlogin.close()
         await self.heartbeats.stop()
@@ -145,12 +169,14 @@ class Server:
         self.identity.close()
 
 
-async def serve(cfg: Config, host: str, port: int, demo: bool, cert_port: int = 8443) -> None:
+async def serve(cfg: Config, host: str, port: int, demo: bool, cert_port: int = 8443, stream_port: int = 8444,
+                stream_plain_port: int = 0) -> None:
     tune_gc()
     server = await Server.open(cfg)
     try:
         if cert_port:
             await server.start_certlogin(host, cert_port)
+        await server.start_stream(host, stream_port or None, stream_plain_port or None)
         if demo and await server.seed_demo():
             print("seeded the demo world")
         if demo:
@@ -163,6 +189,10 @@ async def serve(cfg: Config, host: str, port: int, demo: bool, cert_port: int = 
                   f"{server.tls_cert_path}; register client certificates through the admin API)")
         if cfg.dev_mode:
             print(f"dev mode: certlogin also on http://{host}:{port}/api/certlogin without a client certificate")
+        if stream_port:
+            print(f"Stream API on {host}:{stream_port} (TLS, certificate {cfg.stream_cert or server.tls_cert_path})")
+        if stream_plain_port:
+            print(f"Stream API on {host}:{stream_plain_port} (plain TCP, for local use)")
         token_note = "as configured" if cfg.admin_token else f"in {cfg.data_dir / 'admin-token'}"
         print(f"admin API on http://{host}:{port}/admin/v1 (bearer token {token_note}; docs/admin-api.md)")
         config = uvicorn.Config(server.app, host=host, port=port, log_level="warning", http="httptools",

@@ -31,6 +31,8 @@ class LiveServer:
         self.port = free_port()
         self.cert_port = free_port()
         self.server: Server | None = None
+        self.stream_port = 0  # TLS
+        self.stream_plain_port = 0
         self._uvicorn: uvicorn.Server | None = None
         self._error: BaseException | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -74,6 +76,7 @@ class LiveServer:
         self.server = server
         await server.seed_demo()
         await server.start_certlogin("127.0.0.1", self.cert_port)
+        self.stream_port, self.stream_plain_port = await server.start_stream("127.0.0.1", 0, 0)
         config = uvicorn.Config(server.app, host="127.0.0.1", port=self.port, log_level="warning",
                                 http="httptools", loop="none", lifespan="off")
         self._uvicorn = uvicorn.Server(config)

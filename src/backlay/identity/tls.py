@@ -112,6 +112,14 @@ def server_ssl_context(cert_path: str | Path, key_path: str | Path, client_cert_
     return ctx
 
 
+def plain_server_ssl_context(cert_path: str | Path, key_path: str | Path) -> ssl.SSLContext:
+    """A listener's context that asks for no client certificate (the Stream API): TLS 1.2+."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(str(cert_path), str(key_path))
+    return ctx
+
+
 def add_client_cert(ctx: ssl.SSLContext, pem: str) -> None:
     """Trust one more registered client certificate on a live context (takes effect at the next handshake).
     Adding one already present is harmless."""
