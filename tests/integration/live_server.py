@@ -6,7 +6,9 @@ import asyncio
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import uvicorn
 
@@ -14,6 +16,9 @@ from backlay.config import Config
 from backlay.core.commands import Command
 from backlay.core.reports import Result
 from backlay.server import Server
+from backlay.stream.server import StreamLimits
+
+T = TypeVar("T")
 
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
 DELAYED_DATA_S = 1
@@ -26,8 +31,9 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, stream_limits: StreamLimits | None = None) -> None:
         self.data_dir = data_dir
+        self.stream_limits = stream_limits
         self.port = free_port()
         self.cert_port = free_port()
         self.server: Server | None = None
@@ -64,6 +70,15 @@ class LiveServer:
         except BaseException as exc:  # reported to the test thread
             self._error = exc
 
+    def call(self, fn: Callable[[], T]) -> T:
+        """Run `fn` on the server's event loop (where the exchange state lives) and return its result."""
+        assert self._loop is not None
+
+        async def run() -> T:
+            return fn()
+
+        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(timeout=30)
+
     def submit(self, cmd: Command) -> Result:
         """Submit an operator command to the running server's sequencer, from the test thread."""
         assert self._loop is not None and self.server is not None
@@ -76,6 +91,8 @@ class LiveServer:
         self.server = server
         await server.seed_demo()
         await server.start_certlogin("127.0.0.1", self.cert_port)
+        if self.stream_limits is not None:
+            server.stream.limits = self.stream_limits
         self.stream_port, self.stream_plain_port = await server.start_stream("127.0.0.1", 0, 0)
         config = uvicorn.Config(server.app, host="127.0.0.1", port=self.port, log_level="warning",
                                 http="httptools", loop="none", lifespan="off")

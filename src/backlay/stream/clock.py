@@ -42,6 +42,8 @@ def _varint(n: int) -> bytes:
 
 
 def encode_clock(clock: Clock) -> str:
+    if min(clock) < 0:
+        raise ValueError(f"a clock holds no negative values: {clock}")
     raw = bytes([VERSION]) + _varint(clock.seq) + _varint(clock.ts_ms) + _varint(clock.criteria)
     return base64.urlsafe_b64encode(raw).decode("ascii")
 

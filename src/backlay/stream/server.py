@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import socket
 import ssl
 import time
 from collections.abc import Callable
@@ -52,6 +53,9 @@ class StreamLimits:
     buffer_low_bytes: int = 256 * 1024
     max_buffer_bytes: int = 16 * 1024 * 1024
     slow_consumer_s: float = 10.0
+    # the kernel's send buffer per connection (SO_SNDBUF): bounds what a reader that stopped holds in
+    # the kernel, so that the high-water mark above is reached (None: the system's autotuning)
+    socket_send_buffer_bytes: int | None = 256 * 1024
 
 
 class StreamServer:
@@ -112,6 +116,9 @@ class StreamConnection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None and self.limits.socket_send_buffer_bytes:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.limits.socket_send_buffer_bytes)
         transport.set_write_buffer_limits(high=self.limits.buffer_high_bytes, low=self.limits.buffer_low_bytes)
         self.server.connections.add(self)
         self.write(ws.encode(ws.ConnectionMessage(connectionId=self.connection_id)) + b"\r\n")

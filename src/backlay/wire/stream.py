@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from backlay.wire.common import I32, I64, Double
+from backlay.wire.common import I32, I64, Double, SpecialDouble
 
 __all__ = [
     "ERROR_CODES",
@@ -154,6 +154,7 @@ class ResponseMessage(StreamStruct, kw_only=True, tag_field="op"):
 class ConnectionMessage(ResponseMessage, kw_only=True, tag="connection"):
     """Sent unprompted on connect, with no id (003:L6114-6117)."""
 
+    id: I32 | None = None
     connectionId: str
 
 
@@ -194,7 +195,7 @@ class RunnerDefinition(StreamStruct, kw_only=True):
     hc: Double | None = None
     removalDate: str | None = None
     adjustmentFactor: Double | None = None
-    bsp: Double | str | None = None  # "NaN" for a removed runner (SpecialDouble, 003:L11705-11716)
+    bsp: Double | SpecialDouble | None = None  # "NaN" for a removed runner (003:L11705-11716)
 
 
 class MarketDefinition(StreamStruct, kw_only=True):
@@ -245,8 +246,8 @@ class RunnerChange(StreamStruct, kw_only=True):
     hc: Double | None = None
     tv: Double | None = None
     ltp: Double | None = None
-    spn: Double | str | None = None
-    spf: Double | str | None = None
+    spn: Double | SpecialDouble | None = None
+    spf: Double | SpecialDouble | None = None
     batb: list[LevelPoint] | None = None
     batl: list[LevelPoint] | None = None
     bdatb: list[LevelPoint] | None = None
