@@ -140,8 +140,12 @@ RunnerKey = tuple[str, str, int]  # (account, market, runner index)
 
 class Hub:
     def __init__(self, exchange: Callable[[], Exchange], applied_seq: Callable[[], int],
-                 clock_ms: Callable[[], int], max_markets: int = MAX_SUBSCRIBED_MARKETS) -> None:
+                 clock_ms: Callable[[], int], max_markets: int = MAX_SUBSCRIBED_MARKETS,
+                 schedule: Callable[[Callable[[], None]], object] | None = None) -> None:
+        """`schedule(fn)` runs the publish cycle soon (default: the running loop's call_soon; tests pass
+        their own and call `publish` themselves)."""
         self._exchange = exchange
+        self._schedule = schedule
         self._applied_seq = applied_seq
         self._clock_ms = clock_ms
         self.max_markets = max_markets
@@ -219,7 +223,10 @@ class Hub:
                 self._dirty_since_ms = self._clock_ms()
             if not self._scheduled:
                 self._scheduled = True
-                asyncio.get_running_loop().call_soon(self.publish)
+                if self._schedule is not None:
+                    self._schedule(self.publish)
+                else:
+                    asyncio.get_running_loop().call_soon(self.publish)
 
     # --- the publish cycle -------------------------------------------------------------------------
 
