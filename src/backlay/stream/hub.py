@@ -125,7 +125,6 @@ class OrderSub(_Sub):
         self.refs = refs
         self.sent: dict[tuple[str, int], ov.Position] = {}  # (market, runner index) -> last position sent
         self.pending: dict[str, dict[int, set[int]]] = {}  # market -> runner index -> changed bet ids
-        self.cycles = 0
         self.closed_sent: set[str] = set()
 
     def has_pending(self) -> bool:
@@ -278,8 +277,6 @@ class Hub:
         cache: dict[Any, bytes | None] = {}
         orders: dict[int, ws.Order] = {}
         for tsub in touched:
-            if isinstance(tsub, OrderSub):
-                tsub.cycles += 1
             if tsub.ready(now):
                 self._flush(tsub, now, cache, orders)
         for mid in settled:
@@ -382,7 +379,6 @@ class Hub:
 
     def _flush_orders(self, sub: OrderSub, now: int, orders: dict[int, ws.Order]) -> None:
         if not sub.pending:
-            sub.cycles = 0
             return
         ex = self._exchange()
         oc: list[ws.OrderMarketChange] = []
@@ -413,7 +409,6 @@ class Hub:
             if orcs or closed:
                 oc.append(ws.OrderMarketChange(id=mid, closed=True if closed else None, orc=orcs or None))
         sub.pending.clear()
-        sub.cycles = 0
         if oc:
             self._send(sub, "ocm", [ws.encode(c) for c in oc], now)
 
