@@ -46,6 +46,7 @@ from backlay.core.commands import (
     VoidMarket,
     Withdraw,
 )
+from backlay.core.crossmatch import HOUSE
 from backlay.core.exchange import Exchange
 from backlay.core.ladder import CLASSIC_LADDER
 from backlay.core.money import div_round_half_away, win_minor
@@ -73,6 +74,7 @@ class Scenario:
     bsp: bool  # market 1 is a BSP market (MARKET_ON_CLOSE persistence and orders allowed)
     passive: bool  # market 1 uses the PASSIVE bet delay model
     ops: tuple[tuple[Any, ...], ...]
+    crossing: bool = False  # market 1 cross-matches (virtual bets, 001:L998-1050)
 
     @property
     def accounts(self) -> tuple[str, ...]:
@@ -147,7 +149,7 @@ def operations(fok: bool, targets: bool) -> st.SearchStrategy[tuple[Any, ...]]:
 
 @st.composite
 def scenarios(draw: st.DrawFn, min_ops: int = 10, max_ops: int = 60, fok: bool = True,
-              targets: bool = True) -> Scenario:
+              targets: bool = True, crossing: bool | None = None) -> Scenario:
     n = draw(st.integers(2, 4))
     funds = tuple(draw(st.sampled_from([0, 2_000, 10_000, 100_000, 100_000])) for _ in range(n))
     return Scenario(
@@ -156,6 +158,7 @@ def scenarios(draw: st.DrawFn, min_ops: int = 10, max_ops: int = 60, fok: bool =
         bsp=draw(st.booleans()),
         passive=draw(st.booleans()),
         ops=tuple(draw(st.lists(operations(fok, targets), min_size=min_ops, max_size=max_ops))),
+        crossing=draw(st.booleans()) if crossing is None else crossing,
     )
 
 
@@ -170,7 +173,7 @@ def setup_commands(scn: Scenario) -> list[Command]:
             cmds.append(Deposit(account_id=acct, amount_minor=amount))
     cmds.append(CreateMarket(
         market_id=M1,
-        definition=MarketDefinition(name="Win", bsp_market=scn.bsp,
+        definition=MarketDefinition(name="Win", bsp_market=scn.bsp, cross_matching=scn.crossing,
                                     bet_delay_models=["PASSIVE"] if scn.passive else []),
         runners=[RunnerDefinition(selection_id=s, name=str(s)) for s in RUNNERS[M1]]))
     if scn.second_market:
@@ -200,11 +203,17 @@ def _bet_id(ex: Exchange, account: str, market_id: str, how: tuple[str, int]) ->
     return sorted(ids)[i % len(ids)]
 
 
-def _instruction(market_id: str, spec: tuple[Any, ...]) -> PlaceInstruction:
+def _spread(scn: Scenario, market_id: str) -> int:
+    """Ticks per price offset: wider in a cross-matching market, where a virtual price made of two
+    runners near 3.0 lies further from 3.0 than the plain offsets reach."""
+    return 5 if scn.crossing and market_id == M1 else 1
+
+
+def _instruction(market_id: str, spec: tuple[Any, ...], spread: int = 1) -> PlaceInstruction:
     r, side, offset, size, variant = spec
     sels = RUNNERS[market_id]
     sel = sels[r % len(sels)]
-    price = _price(offset)
+    price = _price(offset * spread)
     if variant == "bsp":
         return PlaceInstruction(order_type=codes.MARKET_ON_CLOSE, selection_id=sel, side=side,
                                 market_on_close=MarketOnCloseOrder(liability_minor=size))
@@ -233,7 +242,7 @@ def to_command(ex: Exchange, scn: Scenario, operation: tuple[Any, ...]) -> Comma
         account, market_id = accounts[a % len(accounts)], markets[m % len(markets)]
         mv = ex.markets[market_id].version if version == "current" and market_id in ex.markets else None
         return PlaceOrders(account_id=account, market_id=market_id, market_version=mv, customer_ref=cref,
-                           instructions=[_instruction(market_id, i) for i in instrs])
+                           instructions=[_instruction(market_id, i, _spread(scn, market_id)) for i in instrs])
     if kind == "cancel":
         _, _, a, m, picks, scope = operation
         account, market_id = accounts[a % len(accounts)], markets[m % len(markets)]
@@ -345,6 +354,18 @@ def check_matches(ex: Exchange) -> None:
         assert win_minor(size1, p1) == win_minor(size2, p2)
 
 
+def check_house(ex: Exchange) -> None:
+    """The cross-matching book (crossmatch.py) is balanced: in no outcome does it lose more than one minor
+    unit per leg it took, as long as no runner was removed (a removal voids its legs and reduces the
+    others, for the house as for everyone)."""
+    for market in ex.markets.values():
+        pos = market.positions.get(HOUSE)
+        if pos is None or market.settled or len(market.active) < len(market.runner_list):
+            continue
+        legs = sum(len(o.fragments) for o in market.orders.values() if o.account_id == HOUSE)
+        assert pos.worst_minor(market.active) >= -legs, (market.market_id, pos.win, pos.lose, legs)
+
+
 def check_books(ex: Exchange) -> None:
     """A LIMIT order is live in its runner's book iff it is EXECUTABLE iff it has a remaining size
     (003:L9654-9669, inventory 5.17; PENDING ones wait for the bet delay); no placement is overdue."""
@@ -388,7 +409,8 @@ def check_settlement_money(ex: Exchange, cmd: Command, ok: bool, before_balances
         pnl = market_pnl(ex, cmd.market_id)
         for account_id, acct in ex.accounts.items():
             profit, commission = pnl.get(account_id, (0, 0))
-            assert commission == (div_round_half_away(profit * rate, 10_000) if profit > 0 else 0)
+            charged = profit > 0 and account_id != HOUSE  # the cross-matching book pays none
+            assert commission == (div_round_half_away(profit * rate, 10_000) if charged else 0)
             assert acct.balance_minor - before_balances[account_id] == profit - commission, account_id
     else:
         assert before_pnl is not None

@@ -71,7 +71,11 @@ class BookSide:
 
     def drop(self, tick: int) -> None:
         del self.levels[tick]
-        del self.ticks[bisect_left(self.ticks, tick)]
+        ticks = self.ticks
+        if ticks[-1] == tick:  # the best back level (matching a BACK taker): the common case
+            ticks.pop()
+        else:
+            del ticks[bisect_left(ticks, tick)]
 
 
 class RunnerBook:

@@ -53,10 +53,11 @@ from .commands import (
     VoidMarket,
     Withdraw,
 )
+from .crossmatch import HOUSE
 from .events import FundsChanged, MarketChanged, OrderChanged, PlacementCompleted, RunnerChanged
 from .ledger import Ledger, StatementItem
 from .market import Market
-from .matching import MatchContext, fok_plan, match, match_target, target_met, target_size_minor
+from .matching import MatchContext, best_offer, fok_plan, match, match_target, target_met, target_size_minor
 from .money import CURRENCIES, CurrencyParams, lay_liability_reserve_minor
 from .orders import Order
 from .reports import (
@@ -676,7 +677,7 @@ class Exchange:
     def _execute(self, market: Market, acct: Account, prepared: list[Prepared], orders: list[Order],
                  ts_ms: int) -> None:
         """Match each order, then rest what is left (LIMIT) or kill it (FILL_OR_KILL)."""
-        ctx = MatchContext(self.next_match_id)
+        ctx = MatchContext(self.next_match_id, self._house_order)
         events = self._events
         mid = market.market_id
         for p, order in zip(prepared, orders):
@@ -690,7 +691,7 @@ class Exchange:
             makers: list[Order] = []
             if p.target_type is not None:
                 fok = p.time_in_force is not None
-                if fok and not target_met(book, order, p.target_type, p.target_minor):
+                if fok and not target_met(market, order, p.target_type, p.target_minor):
                     # killed: nothing matches; the order is the target's size at its limit, lapsed
                     order.size_minor = order.remaining_minor = target_size_minor(
                         p.target_type, p.target_minor, order.price_h)
@@ -705,7 +706,7 @@ class Exchange:
                     market.positions[order.account_id].reserve(
                         order, unmatched_reserve_minor(order, rest, market.is_line))
             elif p.time_in_force is not None:
-                total, worst_tick = fok_plan(book, p.side, p.price_h, order.size_minor, not market.is_line)
+                total, worst_tick = fok_plan(market, order, p.price_h, order.size_minor, not market.is_line)
                 needed = p.min_fill_minor if p.min_fill_minor is not None else order.size_minor
                 if total >= needed and total > 0:
                     match(ctx, market, book, order, worst_tick, total, ts_ms, makers)
@@ -714,7 +715,7 @@ class Exchange:
                     self._lapse_or_cancel(market, order, order.remaining_minor, ts_ms, lapse=True)
                     if killed_all:
                         order.status = codes.EXPIRED
-            elif self._improvement_too_large(acct, book, order):
+            elif self._improvement_too_large(acct, market, book, order):
                 self._lapse_or_cancel(market, order, order.remaining_minor, ts_ms, lapse=True,
                                       reason=Lapse.PRICE_IMP_TOO_LARGE)
                 ctx.touched[acct.account_id] = None
@@ -727,21 +728,47 @@ class Exchange:
             events.append(OrderChanged(mid, order.account_id, order.bet_id))
             if makers:
                 ctx.touched[acct.account_id] = None
+                other_runners: dict[int, Order] = {}
                 for maker in makers:
                     events.append(OrderChanged(mid, maker.account_id, maker.bet_id))
+                    if maker.runner_index != order.runner_index:  # a cross-matched leg
+                        other_runners[maker.runner_index] = maker
+                for maker in other_runners.values():
+                    events.append(RunnerChanged(mid, maker.selection_id, maker.handicap_h))
         self.next_match_id = ctx.next_match_id
         for account_id in ctx.touched:
             self._refresh_exposure(market, account_id)
 
     @staticmethod
-    def _improvement_too_large(acct: Account, book: RunnerBook, order: Order) -> bool:
-        """Would the best opposite price beat the order's by more ticks than the account accepts?"""
+    def _improvement_too_large(acct: Account, market: Market, book: RunnerBook, order: Order) -> bool:
+        """Would the best price on offer (virtual ones included) beat the order's by more ticks than the
+        account accepts?"""
         limit = acct.max_price_improvement_ticks
         if limit is None:
             return False
-        if order.side == BACK:
-            return bool(book.lays.ticks) and book.lays.ticks[-1] - order.tick > limit
-        return bool(book.backs.ticks) and order.tick - book.backs.ticks[0] > limit
+        best = best_offer(market, book, order)
+        if best is None:
+            return False
+        return (best[0] - order.tick if order.side == BACK else order.tick - best[0]) > limit
+
+    def _house_order(self, market: Market, index: int, side: int, ts_ms: int) -> Order:
+        """The cross-matching book's order on one runner and side of a market (crossmatch.py), made on
+        its first match; the house account is made with its first order."""
+        key = (index, side)
+        bet_id = market.house_bets.get(key)
+        if bet_id is not None:
+            return market.orders[bet_id]
+        if HOUSE not in self.accounts:
+            self.accounts[HOUSE] = Account(HOUSE, self.currency, None)
+        runner = market.runner_list[index]
+        order = Order(self._new_bet_id(), HOUSE, market.market_id, runner.selection_id, runner.handicap_h, side,
+                      codes.LIMIT, codes.PERSIST, 0, -1, 0, ts_ms, market.version)
+        order.runner_index = index
+        self.orders[order.bet_id] = order
+        market.orders[order.bet_id] = order
+        market.house_bets[key] = order.bet_id
+        market.position(HOUSE)
+        return order
 
     def _run_delayed(self, ts_ms: int) -> None:
         """Release placements whose bet delay has passed: they lapse if the market suspended or made a
@@ -1021,6 +1048,8 @@ class Exchange:
             return admin_error(AdminErr.ACCOUNT_EXISTS, f"account {cmd.account_id} exists")
         if not cmd.account_id:
             return admin_error(AdminErr.NO_SUCH_ACCOUNT, "account id is empty")
+        if cmd.account_id.startswith("#"):
+            return admin_error(AdminErr.ACCOUNT_EXISTS, "account ids starting with '#' are reserved for the exchange")
         if cmd.currency != self.currency:
             return admin_error(AdminErr.INVALID_CURRENCY, f"this exchange settles in {self.currency}")
         if cmd.exposure_limit_minor is not None and cmd.exposure_limit_minor < 0:

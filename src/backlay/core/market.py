@@ -67,6 +67,7 @@ class Market:
         "closed_ms",
         "complete",
         "definition",
+        "house_bets",
         "inplay",
         "ladder",
         "last_match_ms",
@@ -115,6 +116,7 @@ class Market:
         self.complete = True
         self.bsp_reconciled = False
         self.orders: dict[int, Order] = {}
+        self.house_bets: dict[tuple[int, int], int] = {}  # (runner index, side) -> the cross-matching book's bet
         self.positions: dict[str, Position] = {}
         self.total_matched_minor = 0
         self.last_match_ms: int | None = None
@@ -181,4 +183,5 @@ class Market:
             tuple(sorted((a, tuple(p.win), tuple(p.lose), p.line_minor)
                          for a, p in self.positions.items())),
             tuple(self.orders),
+            tuple(sorted(self.house_bets.items())),
         )

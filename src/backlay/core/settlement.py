@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from . import codes
 from .codes import BACK, AdminErr
 from .commands import RemoveRunner, RunnerResult, SettleMarket
+from .crossmatch import HOUSE
 from .events import FundsChanged, MarketChanged, MarketSettled, OrderChanged, RunnerChanged
 from .ledger import RETENTION_MS, ClearedOrder, StatementItem
 from .market import Market, Runner, Settlement
@@ -210,7 +211,8 @@ def settle(ex: Exchange, market: Market, cmd: SettleMarket, ts_ms: int) -> Admin
             net += profit
             acct.balance_minor += profit
             refs.append(_bet_statement(ex, market, order, profit, ts_ms, settlement_id, acct.balance_minor))
-        commission = div_round_half_away(net * d.market_base_rate_bp, 10_000) if net > 0 else 0
+        # the cross-matching book pays no commission (crossmatch.py)
+        commission = div_round_half_away(net * d.market_base_rate_bp, 10_000) if net > 0 and account_id != HOUSE else 0
         if commission:
             acct.balance_minor -= commission
             acct.commission_paid_minor += commission
