@@ -405,3 +405,40 @@ def test_resubscribe_across_a_restart(tmp_path: Path) -> None:
         orders.stop()
         live.stop()
     assert markets.error is None and orders.error is None
+
+
+def test_virtual_prices_agree_on_the_stream_and_list_market_book(live: LiveServer, clients: dict[str, Any]) -> None:
+    """EX_BEST_OFFERS_DISP (virtual offers included, 003:L6317-6325) equals listMarketBook with
+    virtualise=true (003:L12498-12505): 001's first example, £40 @ 6.0 and £50 @ 3.75 on The Draw."""
+    alice, bob, carol = clients["alice"], clients["bob"], clients["carol"]
+    mid, (newcastle, chelsea, draw) = new_market(live, cross_matching=True)
+    place(alice, mid, newcastle, "BACK", 2.0, 120)
+    place(alice, mid, newcastle, "BACK", 2.5, 75)
+    place(bob, mid, chelsea, "BACK", 3.0, 150)
+    place(carol, mid, draw, "LAY", 5.0, 150)
+    s = market_stream(alice, live, [mid], fields=["EX_BEST_OFFERS_DISP", "EX_TRADED", "EX_TRADED_VOL", "EX_LTP",
+                                                  "EX_MARKET_DEF"], levels=3)
+    try:
+        def agree() -> None:
+            books = alice.betting.list_market_book([mid], price_projection=filters.price_projection(
+                price_data=["EX_BEST_OFFERS", "EX_TRADED"], virtualise=True))
+            assert book_view(s.snap([mid])[0]) == book_view(books[0])
+            runner = {r.selection_id: r for r in books[0].runners}[draw]
+            assert _ps(runner.ex.available_to_back) == [(6.0, 40.0), (5.0, 150.0), (3.75, 50.0)]
+
+        eventually(agree)
+        # bob's back takes the virtual £40 @ 6.0, then £60 of carol's £150 @ 5.0
+        report = place(bob, mid, draw, "BACK", 3.75, 100)
+        assert report.place_instruction_reports[0].size_matched == 100.0
+        assert report.place_instruction_reports[0].average_price_matched == pytest.approx((40 * 6 + 60 * 5) / 100)
+
+        def after() -> None:
+            books = alice.betting.list_market_book([mid], price_projection=filters.price_projection(
+                price_data=["EX_BEST_OFFERS", "EX_TRADED"], virtualise=True))
+            assert book_view(s.snap([mid])[0]) == book_view(books[0])
+            runner = {r.selection_id: r for r in books[0].runners}[draw]
+            assert _ps(runner.ex.available_to_back)[:2] == [(5.0, 90.0), (3.75, 50.0)]
+
+        eventually(after)
+    finally:
+        s.stop()

@@ -5,7 +5,8 @@ cancels, replaces, suspensions, turn in-play, runner removals, settlement, voids
 and each message goes through `StreamListener.on_data`, the path real clients use. Then:
 
 - every market a subscription holds equals what listMarketBook returns for it (the same read function
-  the HTTP API serves), in full depth and at 3 levels (003:L6390-6400: the client's merge rules);
+  the HTTP API serves), in full depth, at 3 levels, and at 3 levels with virtual offers
+  (EX_BEST_OFFERS_DISP against virtualise=true, 003:L6317-6325; 003:L6390-6400: the client's merge rules);
 - every account's order cache equals its listCurrentOrders (orders in full on change, 003:L6597-6607);
 - a subscription whose connection was held back (buffer full) catches up to the same state with one
   merged message per market (003:L6819-6829);
@@ -38,6 +39,7 @@ from .strategies import Scenario, run_scenario, scenarios
 COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
 FULL = ["EX_ALL_OFFERS", "EX_TRADED", "EX_TRADED_VOL", "EX_LTP", "EX_MARKET_DEF"]
 BEST = ["EX_BEST_OFFERS", "EX_TRADED", "EX_TRADED_VOL", "EX_LTP", "EX_MARKET_DEF"]
+DISP = ["EX_BEST_OFFERS_DISP", "EX_TRADED", "EX_TRADED_VOL", "EX_LTP", "EX_MARKET_DEF"]
 
 
 class Conn:
@@ -73,9 +75,9 @@ def _view(mb: Any) -> dict[str, Any]:
     }
 
 
-def _rest_book(ex: Exchange, market_id: str, best: bool) -> dict[str, Any]:
+def _rest_book(ex: Exchange, market_id: str, best: bool, virtualise: bool = False) -> dict[str, Any]:
     params = w.ListMarketBookParams(market_ids=[market_id], price_projection=w.PriceProjection(
-        price_data=["EX_BEST_OFFERS" if best else "EX_ALL_OFFERS", "EX_TRADED"]))
+        price_data=["EX_BEST_OFFERS" if best else "EX_ALL_OFFERS", "EX_TRADED"], virtualise=virtualise))
     (book,) = reads.list_market_book(ex, params, None)
     return _view(resources.MarketBook(**json.loads(encode(book))))
 
@@ -115,7 +117,8 @@ class Harness:
         self.seq = 0
         self.hub = Hub(lambda: ex, lambda: self.seq, lambda: 0, schedule=lambda fn: None)
         self.markets: dict[str, tuple[Conn, bool]] = {}
-        for name, fields, best in (("full", FULL, False), ("best", BEST, True), ("held", FULL, False)):
+        for name, fields, best in (("full", FULL, False), ("best", BEST, True), ("disp", DISP, True),
+                                   ("held", FULL, False)):
             conn = Conn(_listener("marketSubscription", 1))
             sub = self.hub.market_subscription(conn, ws.MarketSubscriptionMessage(
                 id=1, marketFilter=ws.MarketFilter(), marketDataFilter=ws.MarketDataFilter(
@@ -145,15 +148,16 @@ class Harness:
                 market = self.ex.markets[mb.market_id]
                 if market.status == codes.CLOSED:
                     continue  # listMarketBook empties a closed market; the stream sends it once, then drops it
-                assert _view(mb) == _rest_book(self.ex, mb.market_id, best), (name, mb.market_id)
+                expected = _rest_book(self.ex, mb.market_id, best, virtualise=name == "disp")
+                assert _view(mb) == expected, (name, mb.market_id)
         for account, conn in self.orders.items():
             assert _cached_orders(conn.listener, self.ex) == _rest_orders(self.ex, account), account
         for mid, snap in self.hub.snaps.items():
             market = self.ex.markets[mid]
             fresh = mv.snapshot(market)
             assert msgspec.json.decode(snap.definition) == msgspec.json.decode(fresh.definition)
-            assert [(r.back, r.lay, r.traded, r.ltp_h, r.tv_minor) for r in snap.runners] == [
-                (r.back, r.lay, r.traded, r.ltp_h, r.tv_minor) for r in fresh.runners]
+            assert [(r.back, r.lay, r.vback, r.vlay, r.traded, r.ltp_h, r.tv_minor) for r in snap.runners] == [
+                (r.back, r.lay, r.vback, r.vlay, r.traded, r.ltp_h, r.tv_minor) for r in fresh.runners]
 
 
 @settings(max_examples=300, **COMMON)

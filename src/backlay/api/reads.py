@@ -28,6 +28,7 @@ from backlay.api.convert import (
 from backlay.api.delayed import DelayedPrices, MarketPrices, RunnerPrices
 from backlay.api.errors import ApiError
 from backlay.core import codes
+from backlay.core import crossmatch as cx
 from backlay.core.exchange import Exchange
 from backlay.core.market import Market
 from backlay.core.market import Runner as CoreRunner
@@ -397,12 +398,16 @@ def _rollup(orders: list[Order], projection: str) -> list[w.Match]:
     return out
 
 
+VIRTUAL_ALL_OFFERS_DEPTH: Final = 100  # virtual prices shown with EX_ALL_OFFERS and virtualise
+
+
 def _ex(runner: CoreRunner, market: Market, price_data: set[str], depth: int,
-        delayed: RunnerPrices | bool | None = False) -> w.ExchangePrices:
+        delayed: RunnerPrices | bool | None = False, virtualise: bool = False) -> w.ExchangePrices:
     """The three lists, always present, possibly empty (003:L3133-3137): availableToBack highest
     first, availableToLay lowest first, tradedVolume by price ascending (003:L2800-2851).
     `delayed` (a delayed key): the snapshot to show, 3 levels at most, no traded volume and no
-    EX_ALL_OFFERS (003:L4775, L4805-4806); None when there is no snapshot yet."""
+    EX_ALL_OFFERS (003:L4775, L4805-4806); None when there is no snapshot yet. `virtualise`: the
+    virtual offers of cross-matching merged in (003:L12498-12505, 001:L998-1050)."""
     if market.status == codes.CLOSED:
         return w.ExchangePrices(available_to_back=[], available_to_lay=[], traded_volume=[])
     book = runner.book
@@ -412,10 +417,15 @@ def _ex(runner: CoreRunner, market: Market, price_data: set[str], depth: int,
     if delayed is not False:
         if isinstance(delayed, RunnerPrices) and price_data & {"EX_ALL_OFFERS", "EX_BEST_OFFERS"}:
             back, lay = delayed.back[:depth], delayed.lay[:depth]
-    elif "EX_ALL_OFFERS" in price_data:
+    elif price_data & {"EX_ALL_OFFERS", "EX_BEST_OFFERS"}:
+        shown: int | None = None if "EX_ALL_OFFERS" in price_data else depth
         back, lay = book.available_to_back(), book.available_to_lay()
-    elif "EX_BEST_OFFERS" in price_data:
-        back, lay = book.available_to_back()[:depth], book.available_to_lay()[:depth]
+        if virtualise and cx.crossing(market):
+            vdepth = VIRTUAL_ALL_OFFERS_DEPTH if shown is None else shown
+            back = cx.merge_levels(back, cx.virtual_levels(market, runner.index, codes.BACK, vdepth), codes.BACK, shown)
+            lay = cx.merge_levels(lay, cx.virtual_levels(market, runner.index, codes.LAY, vdepth), codes.LAY, shown)
+        elif shown is not None:
+            back, lay = back[:shown], lay[:shown]
     if "EX_TRADED" in price_data and delayed is False:
         traded = sorted(book.traded.items())
     return w.ExchangePrices(
@@ -483,7 +493,7 @@ def _runner_to_wire(market: Market, runner: CoreRunner, params: w.ListMarketBook
         total_matched=total_matched,
         removal_date=None if runner.removal_ms is None else Instant(runner.removal_ms),
         sp=sp,
-        ex=_ex(runner, market, price_data, depth, delayed),
+        ex=_ex(runner, market, price_data, depth, delayed, bool(pp is not None and pp.virtualise)),
         orders=orders,
         matches=matches,
         matches_by_strategy=by_strategy,

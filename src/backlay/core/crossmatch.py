@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 HOUSE: Final = "#crossmatch"
 """The account of the exchange's cross-matching book. Account ids starting with '#' are reserved."""
 
+MAX_VIRTUAL_STEPS: Final = 10_000  # bounds the display's dry run (each step takes a minor unit or more of every leg)
 MIN_PRICE_H: Final = 101
 MAX_PRICE_H: Final = 100_000
 
@@ -140,7 +141,10 @@ def virtual_offer(market: Market, taker_side: int, heads: list[Head]) -> Virtual
     max_minor = min(h.size_minor * h.price_h // price_h for h in heads)
     if max_minor <= 0:
         return None
-    return VirtualOffer(i, price_h, max_minor, heads)
+    offer = VirtualOffer(i, price_h, max_minor, heads)
+    if min(leg_sizes(offer, taker_side, max_minor)) <= 0:
+        return None  # a crumb: not even the whole of it makes a leg of one minor unit
+    return offer
 
 
 def leg_sizes(offer: VirtualOffer, taker_side: int, taker_minor: int) -> list[int]:
@@ -243,7 +247,7 @@ def virtual_levels(market: Market, index: int, taker_side: int, depth: int) -> l
         return []
     sim = Sim(market, index, taker_side, direct=False)
     out: list[tuple[int, int]] = []
-    for _ in range(4 * depth + 8):  # several offers can share a price
+    for _ in range(MAX_VIRTUAL_STEPS):  # several offers can share a price
         offer = sim.next()
         if offer is None:
             break

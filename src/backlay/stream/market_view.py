@@ -21,6 +21,7 @@ from typing import Final, NamedTuple
 import msgspec
 
 from backlay.core import codes
+from backlay.core import crossmatch as cx
 from backlay.core.market import Market, Runner
 from backlay.wire import stream as ws
 from backlay.wire.common import Instant
@@ -35,14 +36,18 @@ REGULATOR_CODES: Final = {"GIBRALTAR REGULATOR": "MR_INT"}
 
 
 class RunnerSnap:
-    __slots__ = ("back", "lay", "ltp_h", "traded", "tv_minor")
+    __slots__ = ("back", "lay", "ltp_h", "traded", "tv_minor", "vback", "vlay")
 
-    def __init__(self, back: Ladder, lay: Ladder, traded: Ladder, ltp_h: int | None, tv_minor: int) -> None:
+    def __init__(self, back: Ladder, lay: Ladder, traded: Ladder, ltp_h: int | None, tv_minor: int,
+                 vback: Ladder | None = None, vlay: Ladder | None = None) -> None:
         self.back = back  # availableToBack: resting lays, highest price first
         self.lay = lay  # availableToLay: resting backs, lowest price first
         self.traded = traded
         self.ltp_h = ltp_h
         self.tv_minor = tv_minor
+        # the same with cross-matching's virtual offers merged in (EX_BEST_OFFERS_DISP), best 10 levels
+        self.vback = back if vback is None else vback
+        self.vlay = lay if vlay is None else vlay
 
 
 class MarketSnap:
@@ -129,8 +134,13 @@ def runner_snap(market: Market, runner: Runner) -> RunnerSnap:
     if market.status == codes.CLOSED:  # listMarketBook shows a closed market's ladders empty
         return RunnerSnap(_EMPTY, _EMPTY, _EMPTY, book.last_traded_h, book.total_matched_minor)
     traded = tuple(sorted((p, s) for p, s in book.traded.items() if s > 0))
-    return RunnerSnap(tuple(book.available_to_back()), tuple(book.available_to_lay()), traded,
-                      book.last_traded_h, book.total_matched_minor)
+    back, lay = book.available_to_back(), book.available_to_lay()
+    vback = vlay = None
+    if cx.crossing(market):
+        n = MAX_LADDER_LEVELS
+        vback = tuple(cx.merge_levels(back, cx.virtual_levels(market, runner.index, codes.BACK, n), codes.BACK, n))
+        vlay = tuple(cx.merge_levels(lay, cx.virtual_levels(market, runner.index, codes.LAY, n), codes.LAY, n))
+    return RunnerSnap(tuple(back), tuple(lay), traded, book.last_traded_h, book.total_matched_minor, vback, vlay)
 
 
 def snapshot(market: Market, prev: MarketSnap | None = None, dirty_runners: Iterable[int] | None = None,
@@ -138,7 +148,8 @@ def snapshot(market: Market, prev: MarketSnap | None = None, dirty_runners: Iter
     """The market now. With `prev`, only `dirty_runners` (indexes) are read again, and the definition
     only when `definition_changed`; a status change makes every runner dirty (a close empties them)."""
     status_changed = prev is None or prev.status != market.status
-    if prev is None or status_changed or dirty_runners is None:
+    # in a cross-matching market every runner's virtual offers depend on the other runners' books
+    if prev is None or status_changed or dirty_runners is None or cx.crossing(market):
         runners = tuple(runner_snap(market, r) for r in market.runner_list)
     else:
         rs = list(prev.runners)
@@ -185,29 +196,31 @@ def price_diff(old: Ladder, new: Ladder) -> list[tuple[float, float]]:
     return out
 
 
+def _ladder_change(old: Ladder | None, new: Ladder, n: int) -> list[tuple[int, float, float]]:
+    if old is None:
+        return _levels(new, n)
+    return _level_diff(old, new, n) if old is not new else []
+
+
 def _runner_change(runner: Runner, old: RunnerSnap | None, new: RunnerSnap, shape: Shape) -> ws.RunnerChange | None:
     f = shape.fields
     rc = ws.RunnerChange(id=runner.selection_id, hc=runner.handicap_h / 100 if runner.handicap_h else None)
     changed = False
-    if "EX_BEST_OFFERS" in f or "EX_BEST_OFFERS_DISP" in f:
-        n = shape.levels
-        if old is None:
-            back, lay = _levels(new.back, n), _levels(new.lay, n)
-        else:
-            back = _level_diff(old.back, new.back, n) if old.back is not new.back else []
-            lay = _level_diff(old.lay, new.lay, n) if old.lay is not new.lay else []
+    n = shape.levels
+    if "EX_BEST_OFFERS" in f:
+        back, lay = _ladder_change(old.back if old else None, new.back, n), _ladder_change(old.lay if old else None,
+                                                                                           new.lay, n)
         if back:
-            changed = True
-            if "EX_BEST_OFFERS" in f:
-                rc.batb = back
-            if "EX_BEST_OFFERS_DISP" in f:  # no virtual bets yet: the display ladder is the raw one
-                rc.bdatb = back
+            rc.batb, changed = back, True
         if lay:
-            changed = True
-            if "EX_BEST_OFFERS" in f:
-                rc.batl = lay
-            if "EX_BEST_OFFERS_DISP" in f:
-                rc.bdatl = lay
+            rc.batl, changed = lay, True
+    if "EX_BEST_OFFERS_DISP" in f:  # virtual offers included (003:L6317-6325)
+        back, lay = _ladder_change(old.vback if old else None, new.vback, n), \
+            _ladder_change(old.vlay if old else None, new.vlay, n)
+        if back:
+            rc.bdatb, changed = back, True
+        if lay:
+            rc.bdatl, changed = lay, True
     if "EX_ALL_OFFERS" in f:
         if old is None:
             atb, atl = _prices(new.back), _prices(new.lay)
