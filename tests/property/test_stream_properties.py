@@ -37,7 +37,7 @@ from backlay.wire.common import encode
 from .strategies import Scenario, run_scenario, scenarios
 
 COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
-FULL = ["EX_ALL_OFFERS", "EX_TRADED", "EX_TRADED_VOL", "EX_LTP", "EX_MARKET_DEF"]
+FULL = ["EX_ALL_OFFERS", "EX_TRADED", "EX_TRADED_VOL", "EX_LTP", "EX_MARKET_DEF", "SP_PROJECTED", "SP_TRADED"]
 BEST = ["EX_BEST_OFFERS", "EX_TRADED", "EX_TRADED_VOL", "EX_LTP", "EX_MARKET_DEF"]
 DISP = ["EX_BEST_OFFERS_DISP", "EX_TRADED", "EX_TRADED_VOL", "EX_LTP", "EX_MARKET_DEF"]
 
@@ -61,25 +61,33 @@ def _listener(op: str, req_id: int) -> StreamListener:
     return listener
 
 
-def _view(mb: Any) -> dict[str, Any]:
+def _view(mb: Any, sp: bool = False) -> dict[str, Any]:
     def ps(items: list[Any]) -> list[tuple[float, float]]:
         return [(p.price, p.size) for p in items]
+
+    def sp_view(r: Any) -> Any:
+        if not sp or r.sp is None:
+            return None
+        view = (r.sp.near_price, r.sp.far_price, r.sp.actual_sp, ps(r.sp.back_stake_taken),
+                ps(r.sp.lay_liability_taken))
+        return None if view == (None, None, None, [], []) else view
 
     return {
         "status": mb.status, "inplay": mb.inplay, "version": mb.version, "bet_delay": mb.bet_delay,
         "total_matched": mb.total_matched,
         "runners": {(r.selection_id, r.handicap): (r.status, r.adjustment_factor, r.last_price_traded,
                                                    r.total_matched, ps(r.ex.available_to_back),
-                                                   ps(r.ex.available_to_lay), ps(r.ex.traded_volume))
+                                                   ps(r.ex.available_to_lay), ps(r.ex.traded_volume), sp_view(r))
                     for r in mb.runners},
     }
 
 
 def _rest_book(ex: Exchange, market_id: str, best: bool, virtualise: bool = False) -> dict[str, Any]:
+    price_data: list[Any] = ["EX_BEST_OFFERS" if best else "EX_ALL_OFFERS", "EX_TRADED"] + ([] if best else ["SP_AVAILABLE"])
     params = w.ListMarketBookParams(market_ids=[market_id], price_projection=w.PriceProjection(
-        price_data=["EX_BEST_OFFERS" if best else "EX_ALL_OFFERS", "EX_TRADED"], virtualise=virtualise))
+        price_data=price_data, virtualise=virtualise))
     (book,) = reads.list_market_book(ex, params, None)
-    return _view(resources.MarketBook(**json.loads(encode(book))))
+    return _view(resources.MarketBook(**json.loads(encode(book))), sp=not best)
 
 
 def _order(o: Any) -> tuple[Any, ...]:
@@ -149,15 +157,15 @@ class Harness:
                 if market.status == codes.CLOSED:
                     continue  # listMarketBook empties a closed market; the stream sends it once, then drops it
                 expected = _rest_book(self.ex, mb.market_id, best, virtualise=name == "disp")
-                assert _view(mb) == expected, (name, mb.market_id)
+                assert _view(mb, sp=not best) == expected, (name, mb.market_id)
         for account, conn in self.orders.items():
             assert _cached_orders(conn.listener, self.ex) == _rest_orders(self.ex, account), account
         for mid, snap in self.hub.snaps.items():
             market = self.ex.markets[mid]
             fresh = mv.snapshot(market)
             assert msgspec.json.decode(snap.definition) == msgspec.json.decode(fresh.definition)
-            assert [(r.back, r.lay, r.vback, r.vlay, r.traded, r.ltp_h, r.tv_minor) for r in snap.runners] == [
-                (r.back, r.lay, r.vback, r.vlay, r.traded, r.ltp_h, r.tv_minor) for r in fresh.runners]
+            assert [(r.back, r.lay, r.vback, r.vlay, r.traded, r.ltp_h, r.tv_minor, r.sp) for r in snap.runners] == [
+                (r.back, r.lay, r.vback, r.vlay, r.traded, r.ltp_h, r.tv_minor, r.sp) for r in fresh.runners]
 
 
 @settings(max_examples=300, **COMMON)
@@ -221,6 +229,58 @@ def test_runner_removal_voids_and_reduces_on_both_streams() -> None:
         h.step(ex, cmd, t)
         h.check(with_held=False)
     assert any(o.voided_minor for o in ex.orders.values())
+    h.held.paused = False
+    h.hub.resume(h.held)
+    h.check(with_held=True)
+
+
+def test_bsp_auction_on_both_streams() -> None:
+    """A BSP market through its auction: spn/spf follow the near and far prices, spl/spb the money by
+    price (requested, then matched at the SP, the old prices sent at 0), marketDefinition carries
+    bspReconciled and each runner's bsp; the caches equal listMarketBook's StartingPrices
+    (SP_AVAILABLE, 003:L11695-11736) before and after (003:L6345-6350, L6387-6388)."""
+    from backlay.core.commands import (
+        CreateAccount,
+        CreateMarket,
+        Deposit,
+        LimitOnCloseOrder,
+        LimitOrder,
+        MarketDefinition,
+        MarketOnCloseOrder,
+        PlaceInstruction,
+        PlaceOrders,
+        RunnerDefinition,
+        SetMarketStatus,
+        TurnInPlay,
+    )
+
+    ex = Exchange()
+    t = 1_700_000_000_000
+    for a in ("a0", "a1"):
+        ex.apply(CreateAccount(account_id=a), t)
+        ex.apply(Deposit(account_id=a, amount_minor=10_000_000), t)
+    ex.apply(CreateMarket(market_id="1.1", definition=MarketDefinition(name="Win", market_type="WIN", bsp_market=True),
+                          runners=[RunnerDefinition(selection_id=s, name=str(s)) for s in (101, 102, 103)]), t)
+    ex.apply(SetMarketStatus(market_id="1.1", status="OPEN"), t)
+    h = Harness(ex, ("a0", "a1"))
+    h.held.paused = True
+
+    def sp(account: str, selection: int, side: int, liability: int, limit_h: int | None = None) -> PlaceOrders:
+        ins = PlaceInstruction(order_type=codes.MARKET_ON_CLOSE, selection_id=selection, side=side,
+                               market_on_close=MarketOnCloseOrder(liability_minor=liability)) if limit_h is None else \
+            PlaceInstruction(order_type=codes.LIMIT_ON_CLOSE, selection_id=selection, side=side,
+                             limit_on_close=LimitOnCloseOrder(liability_minor=liability, price_h=limit_h))
+        return PlaceOrders(account_id=account, market_id="1.1", instructions=[ins])
+
+    exchange_lay = PlaceOrders(account_id="a1", market_id="1.1", instructions=[PlaceInstruction(
+        order_type=codes.LIMIT, selection_id=101, side=codes.LAY,
+        limit=LimitOrder(price_h=400, size_minor=20_000, persistence=codes.PERSIST))])
+    for cmd in (sp("a0", 101, codes.BACK, 100_000), sp("a1", 101, codes.LAY, 100_000), exchange_lay,
+                sp("a0", 101, codes.BACK, 50_000, 500), sp("a1", 102, codes.LAY, 5_000, 300),
+                TurnInPlay(market_id="1.1")):
+        h.step(ex, cmd, t)
+        h.check(with_held=False)
+    assert ex.markets["1.1"].bsp_reconciled and ex.markets["1.1"].runners[(101, 0)].bsp_h is not None
     h.held.paused = False
     h.hub.resume(h.held)
     h.check(with_held=True)

@@ -25,6 +25,7 @@ from backlay.core.commands import (
     Deposit,
     LimitOrder,
     MarketDefinition,
+    MarketOnCloseOrder,
     PlaceInstruction,
     PlaceOrders,
     RemoveRunner,
@@ -351,8 +352,10 @@ def test_turn_in_play_lapses_lapse_bets_and_keeps_persist_bets() -> None:
 
 @pytest.mark.parametrize("side", [BACK, LAY])
 def test_turn_in_play_moves_market_on_close_persistence_to_sp(side: int) -> None:
-    """003:L9829 MARKET_ON_CLOSE persistence: the unmatched part goes into the SP auction at turn in-play.
-    It leaves the book, becomes a MARKET_ON_CLOSE order and keeps its liability held."""
+    """003:L9829 MARKET_ON_CLOSE persistence: the unmatched part goes into the SP auction at turn in-play:
+    it leaves the book and becomes a MARKET_ON_CLOSE bet holding the same liability. The auction is
+    reconciled at once (003:L11137-11138); with no one on the other side nothing matches and the SP
+    bet's part lapses, releasing what it held (bsp.py)."""
     ex = new_exchange(bsp_market=True)
     bid = bet(place(ex, "alice", A, side, 400, 1000, persistence=codes.MARKET_ON_CLOSE))
     place(ex, "bob", A, LAY if side == BACK else BACK, 400, 300)  # 3.00 matched
@@ -362,11 +365,35 @@ def test_turn_in_play_moves_market_on_close_persistence_to_sp(side: int) -> None
     exposure_before = exposure(ex, "alice")
     admin(ex, TurnInPlay(market_id=MKT))
     order = ex.orders[bid]
-    assert order.order_type == codes.MARKET_ON_CLOSE
+    assert order.order_type == codes.MARKET_ON_CLOSE and order.bsp_liability_minor == held
     assert bid not in resting_ids(ex, A)
-    assert order.bsp_liability_minor == held and order.reserved_minor == held
-    assert order.matched_minor == 300 and order.lapsed_minor == 0
-    assert exposure(ex, "alice") == exposure_before
+    assert order.matched_minor == 300 and order.status == codes.EXECUTION_COMPLETE and order.reserved_minor == 0
+    runner = ex.markets[MKT].runners[(A, 0)]
+    if side == BACK:  # backers only: the lowest price, and nothing to match at it
+        assert runner.bsp_h == 101 and order.lapsed_minor == 700 and order.size_minor == 1000
+    else:  # layers only: no SP can be calculated (003:L11731-11736)
+        assert runner.bsp_special == "Infinity" and order.lapsed_minor == 0 and order.size_minor == 300
+    assert exposure(ex, "alice") < exposure_before
+    assert ex.markets[MKT].bsp_reconciled
+    ex.check_invariants()
+
+
+def test_market_on_close_persistence_is_matched_in_the_auction() -> None:
+    """The remainder that joined the auction is matched at the SP against the other side's SP money:
+    £7 of backers' stake against £21 of layers' liability gives 4.0 (1 + 21/7, 003:L11132-11136)."""
+    ex = new_exchange(bsp_market=True)
+    bid = bet(place(ex, "alice", A, BACK, 400, 1000, persistence=codes.MARKET_ON_CLOSE))
+    place(ex, "bob", A, LAY, 400, 300)
+    report, _ = run(ex, PlaceOrders(account_id="carol", market_id=MKT, instructions=[PlaceInstruction(
+        order_type=codes.MARKET_ON_CLOSE, selection_id=A, side=LAY,
+        market_on_close=MarketOnCloseOrder(liability_minor=2100))]))
+    lay = bet(report)
+    admin(ex, TurnInPlay(market_id=MKT))
+    order, sp_lay = ex.orders[bid], ex.orders[lay]
+    assert ex.markets[MKT].runners[(A, 0)].bsp_h == 400
+    assert [(f.price_h, f.size_minor) for f in order.fragments] == [(400, 300), (400, 700)]
+    assert order.matched_minor == 1000 and order.lapsed_minor == 0
+    assert sp_lay.matched_minor == 700 and sp_lay.size_minor == 700 and sp_lay.status == codes.EXECUTION_COMPLETE
     ex.check_invariants()
 
 

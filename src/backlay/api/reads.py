@@ -27,7 +27,7 @@ from backlay.api.convert import (
 )
 from backlay.api.delayed import DelayedPrices, MarketPrices, RunnerPrices
 from backlay.api.errors import ApiError
-from backlay.core import codes
+from backlay.core import bsp, codes
 from backlay.core import crossmatch as cx
 from backlay.core.exchange import Exchange
 from backlay.core.market import Market
@@ -456,6 +456,17 @@ def _book_orders(market: Market, runner: CoreRunner, params: w.ListMarketBookPar
     return out
 
 
+def starting_prices(market: Market, runner: CoreRunner) -> w.StartingPrices:
+    """StartingPrices (003:L11695-11736), from bsp.view."""
+    v = bsp.view(market, runner)
+
+    def ladder(items: tuple[tuple[int, int], ...]) -> list[PriceSize]:
+        return [PriceSize(price=from_price_h(p), size=from_minor(s)) for p, s in items]
+
+    return w.StartingPrices(near_price=v.near, far_price=v.far, actual_sp=v.actual,
+                            back_stake_taken=ladder(v.back_stake), lay_liability_taken=ladder(v.lay_liability))
+
+
 def _runner_to_wire(market: Market, runner: CoreRunner, params: w.ListMarketBookParams | w.ListRunnerBookParams,
                     account_id: str | None, prices: MarketPrices | bool | None = False) -> w.Runner:
     pp = params.price_projection
@@ -472,8 +483,8 @@ def _runner_to_wire(market: Market, runner: CoreRunner, params: w.ListMarketBook
         last_traded_h = delayed.last_traded_h if isinstance(delayed, RunnerPrices) else None
         total_matched = None  # "Total Matched by Selection: Not Available" (003:L4806)
     sp = None
-    if price_data & {"SP_AVAILABLE", "SP_TRADED"}:
-        sp = w.StartingPrices(back_stake_taken=[], lay_liability_taken=[])
+    if price_data & {"SP_AVAILABLE", "SP_TRADED"} and market.definition.bsp_market:
+        sp = starting_prices(market, runner)
     orders = matches = by_strategy = None
     if params.order_projection is not None:
         mine = _book_orders(market, runner, params, account_id)

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import msgspec
 
-from . import codes, settlement
+from . import bsp, codes, settlement
 from .book import RunnerBook
 from .catalogue import Catalogue
 from .codes import BACK, LAY, AdminErr, ExecErr, InstrErr, Lapse
@@ -681,8 +681,9 @@ class Exchange:
         events = self._events
         mid = market.market_id
         for p, order in zip(prepared, orders):
-            if p.order_type != codes.LIMIT:
+            if p.order_type != codes.LIMIT:  # an SP bet: it changes the runner's projected SP
                 events.append(OrderChanged(mid, order.account_id, order.bet_id))
+                events.append(RunnerChanged(mid, order.selection_id, order.handicap_h))
                 continue
             if p.target_type is not None or p.time_in_force is not None:
                 ctx.touched[acct.account_id] = None
@@ -1215,16 +1216,10 @@ class Exchange:
             return admin_error(AdminErr.INVALID_MARKET_DEFINITION, "betDelay must be 0..60 seconds")
         market.suspend_count += 1
         self.lapse_unmatched(market, ts_ms, keep=survives_material_event)
-        for order in market.orders.values():
-            if (order.order_type == codes.LIMIT and order.status == codes.EXECUTABLE
-                    and order.persistence == codes.MARKET_ON_CLOSE):
-                # the unmatched remainder leaves the book for the SP auction, holding the same liability
-                book = market.runner_list[order.runner_index].book
-                (book.backs if order.side == BACK else book.lays).remove(order)
-                order.bsp_liability_minor = order.reserved_minor
-                order.order_type = codes.MARKET_ON_CLOSE
-                self._events.append(RunnerChanged(market.market_id, order.selection_id, order.handicap_h))
-                self._events.append(OrderChanged(market.market_id, order.account_id, order.bet_id))
+        if market.definition.bsp_market:
+            # MARKET_ON_CLOSE remainders join the auction, which is reconciled now (003:L11137-11138)
+            bsp.join_auction(self, market)
+            bsp.reconcile(self, market, ts_ms)
         market.inplay = True
         market.bet_delay_s = cmd.bet_delay_s
         market.bump_version(material=True)
@@ -1256,7 +1251,11 @@ class Exchange:
         return OK
 
     def close(self, market: Market, ts_ms: int) -> None:
-        """No more betting: every unmatched bet lapses; awaiting settlement."""
+        """No more betting: a BSP market that never turned in-play is reconciled now, then every
+        unmatched bet lapses; awaiting settlement."""
+        if market.definition.bsp_market and not market.bsp_reconciled:
+            bsp.join_auction(self, market)
+            bsp.reconcile(self, market, ts_ms)
         self.lapse_unmatched(market, ts_ms)
         market.status = codes.CLOSED
         market.closed_ms = ts_ms

@@ -21,6 +21,8 @@ class Runner:
     __slots__ = (
         "adjustment_factor_bp",
         "book",
+        "bsp_h",
+        "bsp_special",
         "definition",
         "handicap_h",
         "index",
@@ -28,6 +30,8 @@ class Runner:
         "removal_ms",
         "result",
         "selection_id",
+        "sp_back_minor",
+        "sp_lay_minor",
         "status",
     )
 
@@ -42,10 +46,15 @@ class Runner:
         self.removal_ms: int | None = None
         self.book = RunnerBook()
         self.result: RunnerResult | None = None
+        # the Betfair Starting Price once reconciled (bsp.py): in hundredths, or "NaN" / "Infinity"
+        self.bsp_h: int | None = None
+        self.bsp_special: str | None = None
+        self.sp_back_minor = 0  # backers' stake matched at the SP
+        self.sp_lay_minor = 0  # layers' liability matched at the SP
 
     def state_tuple(self) -> tuple[object, ...]:
         return (self.key, self.status, self.adjustment_factor_bp, self.removal_ms, self.result,
-                self.book.queue_state())
+                self.book.queue_state(), self.bsp_h, self.bsp_special, self.sp_back_minor, self.sp_lay_minor)
 
 
 class Settlement:

@@ -107,7 +107,9 @@ def remove_runner(ex: Exchange, market: Market, runner: Runner, cmd: RemoveRunne
     if reduction_bp is None:
         af = cmd.adjustment_factor_bp or 0
         reduction_bp = af if af >= 250 else 0
-    ex.lapse_unmatched(market, ts_ms)
+    # unmatched exchange bets lapse; SP bets on the other runners stay in the auction, which is matched
+    # after the removal and so needs no reduction
+    ex.lapse_unmatched(market, ts_ms, keep=lambda o: o.order_type != codes.LIMIT and o.key != runner.key)
     for order in market.orders.values():
         if order.key == runner.key:
             if order.matched_minor:

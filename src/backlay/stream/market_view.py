@@ -20,7 +20,7 @@ from typing import Final, NamedTuple
 
 import msgspec
 
-from backlay.core import codes
+from backlay.core import bsp, codes
 from backlay.core import crossmatch as cx
 from backlay.core.market import Market, Runner
 from backlay.wire import stream as ws
@@ -36,10 +36,10 @@ REGULATOR_CODES: Final = {"GIBRALTAR REGULATOR": "MR_INT"}
 
 
 class RunnerSnap:
-    __slots__ = ("back", "lay", "ltp_h", "traded", "tv_minor", "vback", "vlay")
+    __slots__ = ("back", "lay", "ltp_h", "sp", "traded", "tv_minor", "vback", "vlay")
 
     def __init__(self, back: Ladder, lay: Ladder, traded: Ladder, ltp_h: int | None, tv_minor: int,
-                 vback: Ladder | None = None, vlay: Ladder | None = None) -> None:
+                 vback: Ladder | None = None, vlay: Ladder | None = None, sp: bsp.SpView | None = None) -> None:
         self.back = back  # availableToBack: resting lays, highest price first
         self.lay = lay  # availableToLay: resting backs, lowest price first
         self.traded = traded
@@ -48,6 +48,7 @@ class RunnerSnap:
         # the same with cross-matching's virtual offers merged in (EX_BEST_OFFERS_DISP), best 10 levels
         self.vback = back if vback is None else vback
         self.vlay = lay if vlay is None else vlay
+        self.sp = sp  # BSP markets: near, far, actual SP and the auction's money (bsp.view)
 
 
 class MarketSnap:
@@ -97,7 +98,7 @@ def definition(market: Market) -> ws.MarketDefinition:
         timezone=d.timezone,
         turnInPlayEnabled=d.turn_in_play_enabled,
         version=market.version,
-        runners=[_runner_definition(r) for r in market.runner_list],
+        runners=[_runner_definition(market, r) for r in market.runner_list],
         venue=d.venue,
         raceType=d.race_type,
         settledTime=_iso(market.settled_ms),
@@ -115,7 +116,7 @@ def definition(market: Market) -> ws.MarketDefinition:
     )
 
 
-def _runner_definition(r: Runner) -> ws.RunnerDefinition:
+def _runner_definition(market: Market, r: Runner) -> ws.RunnerDefinition:
     return ws.RunnerDefinition(
         id=r.selection_id,
         sortPriority=r.definition.sort_priority or r.index + 1,
@@ -123,7 +124,15 @@ def _runner_definition(r: Runner) -> ws.RunnerDefinition:
         hc=r.handicap_h / 100 if r.handicap_h else None,
         removalDate=_iso(r.removal_ms),
         adjustmentFactor=None if r.adjustment_factor_bp is None else r.adjustment_factor_bp / 100,
+        bsp=_actual_sp(market, r),
     )
+
+
+def _actual_sp(market: Market, r: Runner) -> float | bsp.Special | None:
+    """The runner's actual SP once the market is reconciled (the stream's RunnerDefinition.bsp)."""
+    if not market.definition.bsp_market or not market.bsp_reconciled:
+        return None
+    return bsp.view(market, r).actual
 
 
 _EMPTY: Final[Ladder] = ()
@@ -131,8 +140,9 @@ _EMPTY: Final[Ladder] = ()
 
 def runner_snap(market: Market, runner: Runner) -> RunnerSnap:
     book = runner.book
+    sp = bsp.view(market, runner) if market.definition.bsp_market else None
     if market.status == codes.CLOSED:  # listMarketBook shows a closed market's ladders empty
-        return RunnerSnap(_EMPTY, _EMPTY, _EMPTY, book.last_traded_h, book.total_matched_minor)
+        return RunnerSnap(_EMPTY, _EMPTY, _EMPTY, book.last_traded_h, book.total_matched_minor, sp=sp)
     traded = tuple(sorted((p, s) for p, s in book.traded.items() if s > 0))
     back, lay = book.available_to_back(), book.available_to_lay()
     vback = vlay = None
@@ -140,7 +150,8 @@ def runner_snap(market: Market, runner: Runner) -> RunnerSnap:
         n = MAX_LADDER_LEVELS
         vback = tuple(cx.merge_levels(back, cx.virtual_levels(market, runner.index, codes.BACK, n), codes.BACK, n))
         vlay = tuple(cx.merge_levels(lay, cx.virtual_levels(market, runner.index, codes.LAY, n), codes.LAY, n))
-    return RunnerSnap(tuple(back), tuple(lay), traded, book.last_traded_h, book.total_matched_minor, vback, vlay)
+    return RunnerSnap(tuple(back), tuple(lay), traded, book.last_traded_h, book.total_matched_minor, vback, vlay,
+                      sp)
 
 
 def snapshot(market: Market, prev: MarketSnap | None = None, dirty_runners: Iterable[int] | None = None,
@@ -240,6 +251,20 @@ def _runner_change(runner: Runner, old: RunnerSnap | None, new: RunnerSnap, shap
         rc.tv, changed = new.tv_minor / 100, True
     if "EX_LTP" in f and new.ltp_h is not None and (old is None or old.ltp_h != new.ltp_h):
         rc.ltp, changed = new.ltp_h / 100, True
+    sp, old_sp = new.sp, old.sp if old is not None else None
+    if sp is not None:
+        if "SP_PROJECTED" in f:  # near and far (003:L6346-6350)
+            if old_sp is None or old_sp.near != sp.near:
+                rc.spn, changed = sp.near, True
+            if old_sp is None or old_sp.far != sp.far:
+                rc.spf, changed = sp.far, True
+        if "SP_TRADED" in f:  # the SP ladders, aligned with atb / atl (003:L6345, L6387-6388)
+            spb = price_diff(old_sp.lay_liability if old_sp else (), sp.lay_liability)
+            spl = price_diff(old_sp.back_stake if old_sp else (), sp.back_stake)
+            if spb:
+                rc.spb, changed = spb, True
+            if spl:
+                rc.spl, changed = spl, True
     return rc if changed or old is None else None
 
 
