@@ -442,3 +442,40 @@ def test_virtual_prices_agree_on_the_stream_and_list_market_book(live: LiveServe
         eventually(after)
     finally:
         s.stop()
+
+
+def test_starting_prices_agree_on_the_stream_and_list_market_book(live: LiveServer, clients: dict[str, Any]) -> None:
+    """BSP through betfairlightweight: near and far prices and the auction's money before reconciliation,
+    the actual SP and what matched at it after (StartingPrices, 003:L11695-11736); the stream's spn/spf/
+    spb/spl and marketDefinition bsp give the same cache (003:L6345-6350)."""
+    alice, bob = clients["alice"], clients["bob"]
+    mid, sels = new_market(live, bsp_market=True, event_type_id="7", market_type="WIN", event_id="91000002")
+    sp_fields = [*ALL_FIELDS, "SP_PROJECTED", "SP_TRADED"]
+    s = market_stream(alice, live, [mid], fields=sp_fields)
+
+    def moc(client: Any, side: str, liability: float) -> None:
+        report = client.betting.place_orders(mid, [filters.place_instruction(
+            "MARKET_ON_CLOSE", sels[0], side, market_on_close_order=filters.market_on_close_order(liability=liability))])
+        assert report.status == "SUCCESS", report
+
+    def sp_of(mb: Any) -> Any:
+        r = {r.selection_id: r for r in mb.runners}[sels[0]]
+        return (r.sp.near_price, r.sp.far_price, r.sp.actual_sp, _ps(r.sp.back_stake_taken),
+                _ps(r.sp.lay_liability_taken))
+
+    def rest() -> Any:
+        (mb,) = alice.betting.list_market_book([mid], price_projection=filters.price_projection(
+            price_data=["EX_ALL_OFFERS", "EX_TRADED", "SP_AVAILABLE", "SP_TRADED"]))
+        return mb
+
+    try:
+        moc(alice, "BACK", 10)
+        moc(bob, "LAY", 60)
+        assert sp_of(rest()) == (7.0, 7.0, None, [(1.01, 10.0)], [(1000.0, 60.0)])  # 003:L11132-11136
+        eventually(lambda: _same(sp_of(s.snap([mid])[0]), sp_of(rest())))
+        live.submit(TurnInPlay(market_id=mid))
+        assert sp_of(rest()) == (7.0, 7.0, 7.0, [(7.0, 10.0)], [(7.0, 60.0)])
+        eventually(lambda: _same(sp_of(s.snap([mid])[0]), sp_of(rest())))
+        eventually(lambda: _same(book_view(s.snap([mid])[0]), book_view(rest())))
+    finally:
+        s.stop()
