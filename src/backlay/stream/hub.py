@@ -36,6 +36,7 @@ from typing import Any, Final, Protocol
 import msgspec
 
 from backlay.core import codes
+from backlay.core.crossmatch import HOUSE
 from backlay.core.events import MarketChanged, MarketSettled, OrderChanged, RunnerChanged
 from backlay.core.exchange import Exchange
 from backlay.core.market import Market
@@ -185,6 +186,8 @@ class Hub:
                 self._index(market.market_id, order)
 
     def _index(self, market_id: str, order: Order) -> None:
+        if order.account_id == HOUSE:  # the cross-matching book has no login, so no subscriber
+            return
         runners = self.order_index.setdefault(order.account_id, {}).setdefault(market_id, {})
         runners.setdefault(order.runner_index, set()).add(order.bet_id)
         self.market_accounts.setdefault(market_id, set()).add(order.account_id)
@@ -198,7 +201,7 @@ class Hub:
             if cls is OrderChanged:
                 market = ex.markets.get(ev.market_id)
                 order = market.orders.get(ev.bet_id) if market is not None else None
-                if order is None:
+                if order is None or ev.account_id == HOUSE:
                     continue
                 self._index(ev.market_id, order)
                 (self._dirty_orders.setdefault(ev.account_id, {}).setdefault(ev.market_id, {})
