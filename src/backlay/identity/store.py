@@ -135,6 +135,10 @@ class IdentityStore:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")
         self._conn.executescript(_SCHEMA)
+        # every API request and stream connection looks up its application key and session: keep what
+        # was read (this process is the only writer; keepAlive and logout drop their entry)
+        self._keys: dict[str, AppKey] = {}
+        self._sessions: dict[str, Session] = {}
 
     def close(self) -> None:
         with self._lock:
@@ -168,10 +172,16 @@ class IdentityStore:
         return AppKey(key, account_id, name, delayed)
 
     def app_key(self, app_key: str) -> AppKey | None:
+        key = self._keys.get(app_key)
+        if key is not None:
+            return key
         with self._lock:
             row = self._conn.execute("SELECT app_key, account_id, name, delayed FROM app_keys WHERE app_key = ?",
                                      (app_key,)).fetchone()
-        return AppKey(row[0], row[1], row[2], bool(row[3])) if row else None
+        if row is None:
+            return None  # not remembered: the key may be created later
+        key = self._keys[app_key] = AppKey(row[0], row[1], row[2], bool(row[3]))
+        return key
 
     def app_keys_of(self, account_id: str) -> list[AppKey]:
         with self._lock:
@@ -331,12 +341,18 @@ class IdentityStore:
         return row[0] if row else None
 
     def session(self, token: str, now_ms: int) -> Session | None:
-        with self._lock:
-            row = self._conn.execute("SELECT token, account_id, app_key, expires_ms FROM sessions WHERE token = ?",
-                                     (token,)).fetchone()
-        if row is None or row[3] <= now_ms:
+        session = self._sessions.get(token)
+        if session is None:
+            with self._lock:
+                row = self._conn.execute("SELECT token, account_id, app_key, expires_ms FROM sessions WHERE token = ?",
+                                         (token,)).fetchone()
+            if row is None:
+                return None
+            session = self._sessions[token] = Session(row[0], row[1], row[2], row[3])
+        if session.expires_ms <= now_ms:
+            self._sessions.pop(token, None)
             return None
-        return Session(row[0], row[1], row[2], row[3])
+        return session
 
     def keep_alive(self, token: str, now_ms: int) -> bool:
         """Extends a live session by its jurisdiction's timeout (003:L5044-5053)."""
@@ -348,9 +364,11 @@ class IdentityStore:
                 return False
             self._conn.execute("UPDATE sessions SET expires_ms = ? WHERE token = ?",
                                (now_ms + SESSION_TIMEOUT_MS[row[0]], token))
+        self._sessions.pop(token, None)
         return True
 
     def logout(self, token: str, now_ms: int) -> bool:
         with self._lock:
             cur = self._conn.execute("DELETE FROM sessions WHERE token = ? AND expires_ms > ?", (token, now_ms))
+        self._sessions.pop(token, None)
         return cur.rowcount > 0
