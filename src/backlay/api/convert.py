@@ -75,8 +75,16 @@ def _hundredths(x: float) -> int | None:
     decimals: 3.5 -> 350, 1.01 -> 101, 3.555 -> None, NaN -> None."""
     if isinstance(x, bool) or not isinstance(x, (int, float)):
         return None
-    if isinstance(x, float) and not math.isfinite(x):
+    if isinstance(x, int):
+        v = x * 100
+        return v if -_MAX_H <= v <= _MAX_H else None
+    if not math.isfinite(x):
         return None
+    if -1e13 < x < 1e13:
+        # r/100 is the double nearest to the decimal r/100, so it is x exactly when x's shortest
+        # decimal has at most two places (the Decimal route below, without its cost)
+        r = round(x * 100)
+        return r if r / 100 == x else None
     try:
         d = Decimal(repr(x)) * 100
     except InvalidOperation:  # pragma: no cover - repr of a finite float is always a decimal
