@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import uvicorn
+import uvloop
 
 from backlay.config import Config
 from backlay.core.commands import Command
@@ -66,7 +67,7 @@ class LiveServer:
 
     def _run(self) -> None:
         try:
-            asyncio.run(self._main())
+            uvloop.run(self._main())  # the event loop of `backlay serve`
         except BaseException as exc:  # reported to the test thread
             self._error = exc
 
