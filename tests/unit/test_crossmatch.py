@@ -173,3 +173,14 @@ def test_fill_or_kill_and_funds_see_virtual_offers() -> None:
     killed = place(ex, "dave", DRAW, BACK, 300, 50_000, time_in_force=codes.FILL_OR_KILL)
     assert killed.instruction_reports[0].size_matched_minor == 0
     ex.check_invariants()
+
+
+def test_a_lone_active_runner_has_no_virtual_offers() -> None:
+    """With every other runner removed there is nothing to cross-match against (found by the stream
+    property test: a dry run over no other runners)."""
+    ex = crossing_exchange()
+    admin(ex, RemoveRunner(market_id=MARKET, selection_id=CHELSEA))
+    admin(ex, RemoveRunner(market_id=MARKET, selection_id=DRAW))
+    assert virtual(ex, NEWCASTLE, BACK) == [] and virtual(ex, NEWCASTLE, LAY) == []
+    rest(ex, "alice", NEWCASTLE, BACK, 200, 1_000)
+    ex.check_invariants()

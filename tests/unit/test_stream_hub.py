@@ -189,3 +189,37 @@ def test_order_stream_sends_a_completed_order_once() -> None:
     w.hub.start_orders(w.hub.order_subscription(fresh, ws.OrderSubscriptionMessage(id=8), "alice", delayed=False), None)
     (image,) = fresh.take()
     assert image["oc"][0]["orc"][0] == {"id": SEL_A, "fullImage": True, "mb": [[3.0, 5.0]]}
+
+
+def test_update_bytes_equal_the_encoded_message() -> None:
+    """The shared bytes of an ordinary update (built once per cycle, only the id differs) are exactly
+    what encoding the MarketChangeMessage / OrderChangeMessage struct gives, with and without status 503."""
+    import msgspec
+
+    from backlay.stream.hub import MarketSub, OrderSub
+    from backlay.stream.market_view import Shape
+    from backlay.stream.subscriptions import MarketCriteria
+
+    w = World()
+
+    class Raw:
+        paused = False
+
+        def __init__(self) -> None:
+            self.data = b""
+
+        def write(self, data: bytes) -> None:
+            self.data += data
+
+    items = [b'{"id":"1.1","tv":2.5}', b'{"id":"1.2","rc":[{"id":7,"ltp":3.0}]}']
+    for status in (None, 503):
+        w.hub._status = status
+        for op, msg_type in (("mcm", ws.MarketChangeMessage), ("ocm", ws.OrderChangeMessage)):
+            fast, slow = Raw(), Raw()
+            sub = MarketSub(fast, 42, MarketCriteria.of(None), Shape(frozenset(), 3), 0, 5000, False, 0) \
+                if op == "mcm" else OrderSub(fast, 42, "alice", True, False, None, 0, 5000, False, 0)
+            w.hub._send(sub, op, items, 1_700_000_000_123, cache={})
+            clk = w.hub._clock()
+            fields = {"mc" if op == "mcm" else "oc": [msgspec.Raw(b) for b in items]}
+            slow.write(ws.encode(msg_type(id=42, clk=clk, pt=1_700_000_000_123, status=status, **fields)) + b"\r\n")
+            assert fast.data == slow.data

@@ -107,7 +107,10 @@ def _book_sum_vs_one(prices_h: list[int]) -> int:
 
 def virtual_offer(market: Market, taker_side: int, heads: list[Head]) -> VirtualOffer | None:
     """The virtual offer the heads make to a taker of `taker_side`, on the market's ladder; None when
-    their prices leave no valid price (their own book is 100% or more)."""
+    their prices leave no valid price (their own book is 100% or more), or there are none (every other
+    runner removed)."""
+    if not heads:
+        return None
     inv = 0.0
     for h in heads:
         inv += 100.0 / h.price_h
@@ -196,6 +199,8 @@ class Sim:
                 self.others.append(levels)
 
     def _heads(self) -> list[Head] | None:
+        if not self.others:
+            return None
         heads = []
         for j, levels in enumerate(self.others):
             if not levels:

@@ -92,6 +92,7 @@ class _Sub:
         self.clk_seq = 0  # seq of the state this subscription's client has
         self.clk_ts_ms = 0
         self.resume_point: Clock | None = None  # a resubscription's clock (set before `start_*`)
+        self.head = b'{"op":"%s","id":%d' % (b"mcm" if isinstance(self, MarketSub) else b"ocm", req_id)
 
     def has_pending(self) -> bool:
         raise NotImplementedError
@@ -173,6 +174,8 @@ class Hub:
         self._status: int | None = None  # 503 while publishing lags
         self._task: asyncio.Task[None] | None = None
         self._all_subs: set[_Sub] = set()
+        self._clk_key: tuple[int, int] = (-1, -1)
+        self._clk = ""
         self._build_order_index()
 
     # --- events ------------------------------------------------------------------------------------
@@ -277,9 +280,35 @@ class Hub:
                         pend.setdefault(idx, set()).update(bets)
                     touched[osub] = None
         self.published_seq, self.published_ts_ms = seq, now
-        cache: dict[Any, bytes | None] = {}
+        cache: dict[Any, Any] = {}
         orders: dict[int, ws.Order] = {}
+        status = self._status
         for tsub in touched:
+            if tsub.conn.paused or not tsub.active:
+                continue
+            if tsub.conflate_ms == 0 and status is None and type(tsub) is MarketSub and len(tsub.dirty) == 1:
+                # the common case, kept tight: one changed market, sent as it changes
+                (mid, cycles), = tsub.dirty.items()
+                new = self.snaps.get(mid)
+                if cycles == 1 and new is not None and new.status != codes.CLOSED:
+                    old = tsub.sent.get(mid)
+                    render_key = (tsub.shape, mid, id(old), False)
+                    data = cache.get(render_key, _MISSING)
+                    if data is _MISSING:
+                        data = cache[render_key] = mv.render_change(ex.markets[mid], old, new, tsub.shape)
+                    tsub.sent[mid] = new
+                    tsub.dirty.clear()
+                    if data is not None and not (tsub.segmentation and len(data) > SEGMENT_BYTES):
+                        tail = cache.get(data)
+                        if tail is None:
+                            tail = cache[data] = b',"clk":"%s","pt":%d,"mc":[%s]}\r\n' % (
+                                self._clock().encode(), now, data)
+                        tsub.conn.write(tsub.head + tail)
+                        tsub.last_write_ms = now
+                        tsub.clk_seq, tsub.clk_ts_ms = seq, now
+                    elif data is not None:
+                        self._send(tsub, "mcm", [data], now, cache=cache)
+                    continue
             if tsub.ready(now):
                 self._flush(tsub, now, cache, orders)
         for mid in settled:
@@ -369,7 +398,7 @@ class Hub:
         for mid in drop:
             self._detach(sub, mid)
         if items:
-            self._send(sub, "mcm", items, now)
+            self._send(sub, "mcm", items, now, cache=cache)
 
     def _order_item(self, market: Market, bet_id: int, orders: dict[int, ws.Order]) -> ws.Order | None:
         item = orders.get(bet_id)
@@ -418,12 +447,37 @@ class Hub:
     # --- writing -----------------------------------------------------------------------------------
 
     def _clock(self) -> str:
-        return encode_clock(Clock(self.published_seq, self.published_ts_ms))
+        """The clk of everything published so far (encoded once per cycle: every message shares it)."""
+        key = (self.published_seq, self.published_ts_ms)
+        if self._clk_key != key:
+            self._clk_key, self._clk = key, encode_clock(Clock(*key))
+        return self._clk
 
     def _send(self, sub: _Sub, op: str, items: list[bytes], now: int, ct: str | None = None,
-              initial_clk: str | None = None) -> None:
-        """One change message (segmented if it is large and the client allows it)."""
+              initial_clk: str | None = None, cache: dict[Any, Any] | None = None) -> None:
+        """One change message (segmented if it is large and the client allows it). An ordinary update
+        differs between subscriptions only by its id: its bytes after the id are built once per cycle
+        (`cache`) and equal what encoding the message struct gives (tests/unit/test_stream_hub.py)."""
         clk = self._clock()
+        if ct is None and not (sub.segmentation and sum(len(b) for b in items) > SEGMENT_BYTES):
+            key = (op, clk, now, self._status, tuple(map(id, items)))
+            tail = cache.get(key) if cache is not None else None
+            if tail is None:
+                status = b"" if self._status is None else b',"status":%d' % self._status
+                tail = b',"clk":"%s","pt":%d%s,"%s":[%s]}\r\n' % (
+                    clk.encode(), now, status, b"mc" if op == "mcm" else b"oc", b",".join(items))
+                if cache is not None:
+                    cache[key] = tail
+            sub.conn.write(sub.head + tail)
+        else:
+            self._send_encoded(sub, op, items, now, clk, ct, initial_clk)
+        sub.last_write_ms = now
+        sub.clk_seq, sub.clk_ts_ms = self.published_seq, self.published_ts_ms
+        if sub.conflate_ms:
+            sub.next_flush_ms = now + sub.conflate_ms
+
+    def _send_encoded(self, sub: _Sub, op: str, items: list[bytes], now: int, clk: str, ct: str | None,
+                      initial_clk: str | None) -> None:
         segments = [items]
         if sub.segmentation and sum(len(b) for b in items) > SEGMENT_BYTES:
             segments, size = [], 0
@@ -452,10 +506,6 @@ class Hub:
             }
             out.append(ws.encode(msg_type(**fields)) + b"\r\n")
         sub.conn.write(b"".join(out))
-        sub.last_write_ms = now
-        sub.clk_seq, sub.clk_ts_ms = self.published_seq, self.published_ts_ms
-        if sub.conflate_ms:
-            sub.next_flush_ms = now + sub.conflate_ms
 
     def _heartbeat(self, sub: _Sub, now: int) -> None:
         # the clock may move on only when the client has everything up to it
