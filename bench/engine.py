@@ -10,26 +10,16 @@ An "op" is one order instruction: a place that rests, a place that matches, or a
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.compiled import reexec_compiled
 
-
-def _maybe_reexec_compiled(argv: list[str]) -> None:
-    if "--compiled" in argv and os.environ.get("BACKLAY_BENCH_COMPILED") != "1":
-        subprocess.run([str(ROOT / "scripts/compile-core.sh")], check=True)
-        env = dict(os.environ, BACKLAY_BENCH_COMPILED="1", PYTHONPATH=str(ROOT / "build/mypyc"))
-        os.execve(sys.executable, [sys.executable, "-m", "bench.engine", *argv], env)
-
-
-_maybe_reexec_compiled(sys.argv[1:])
+reexec_compiled("bench.engine", sys.argv[1:])
 
 from backlay.core import exchange as exchange_module  # noqa: E402
 from backlay.core.commands import (  # noqa: E402

@@ -268,7 +268,9 @@ class MarketChange(StreamStruct, kw_only=True):
     rc: list[RunnerChange] | None = None
 
 
-class MarketChangeMessage(ResponseMessage, kw_only=True, tag="mcm"):
+class ChangeMessage(ResponseMessage, kw_only=True):
+    """What market and order change messages share (003:L6160-6194); `mc` / `oc` come last."""
+
     id: I32 | None = None
     ct: ChangeType | None = None  # absent on an ordinary update (003:L6173)
     segmentType: SegmentType | None = None
@@ -278,6 +280,9 @@ class MarketChangeMessage(ResponseMessage, kw_only=True, tag="mcm"):
     heartbeatMs: I64 | None = None
     pt: I64
     status: I32 | None = None
+
+
+class MarketChangeMessage(ChangeMessage, kw_only=True, tag="mcm"):
     mc: list[MarketChange] | None = None
 
 
@@ -333,16 +338,7 @@ class OrderMarketChange(StreamStruct, kw_only=True):
     orc: list[OrderRunnerChange] | None = None
 
 
-class OrderChangeMessage(ResponseMessage, kw_only=True, tag="ocm"):
-    id: I32 | None = None
-    ct: ChangeType | None = None
-    segmentType: SegmentType | None = None
-    initialClk: str | None = None
-    clk: str | None = None
-    conflateMs: I64 | None = None
-    heartbeatMs: I64 | None = None
-    pt: I64
-    status: I32 | None = None
+class OrderChangeMessage(ChangeMessage, kw_only=True, tag="ocm"):
     oc: list[OrderMarketChange] | None = None
 
 
