@@ -1,7 +1,7 @@
 """Engine benchmark: mixed place / cancel / match on a shallow and a deep book, measured in-process
 (Exchange.apply) and journaled (Engine.submit_batch on SQLite, fsynced group commit), in one run.
 
-    .venv/bin/python -m bench.engine [--ops N] [--compiled] [--batch N] [--instructions N]
+    .venv/bin/python -m bench.engine [--ops N] [--compiled] [--batch N] [--instructions N] [--repeat N]
 
 --compiled builds the core with mypyc (scripts/compile-core.sh) and runs against that build.
 An "op" is one order instruction: a place that rests, a place that matches, or a cancel.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -152,11 +153,14 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=1024, help="commands per journal group commit")
     ap.add_argument("--instructions", type=int, default=1, help="instructions per command")
     ap.add_argument("--compiled", action="store_true", help="run against the mypyc-compiled core")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="measurements per row; the median and the best are reported (default 3)")
     args = ap.parse_args()
     tune_gc()  # as `backlay serve` does
     compiled = exchange_module.__file__.endswith(".so")
     print(f"core: {'mypyc-compiled' if compiled else 'pure Python'}; ops/scenario: {args.ops:,}; "
-          f"instructions per command: {args.instructions}; journal batch: {args.batch}")
+          f"instructions per command: {args.instructions}; journal batch: {args.batch}; "
+          f"median and best of {args.repeat}")
     for name, depth, prefill in (("shallow", 3, 0), ("deep", 100, 2000)):
         wl = Workload(seed=7, depth_levels=depth, instructions=args.instructions)
         pre = wl.prefill(prefill)
@@ -164,10 +168,12 @@ def main() -> None:
         while wl.ops < args.ops:
             cmds.append(wl.next())
         setup = setup_commands() + pre
-        dt = run_in_process(cmds, setup)
-        print(f"{name:8s} in-process           {wl.ops / dt:>12,.0f} ops/s  ({len(cmds):,} commands in {dt:.2f}s)")
-        dt = run_journaled(cmds, setup, args.batch)
-        print(f"{name:8s} journaled, durable   {wl.ops / dt:>12,.0f} ops/s  (fsync per {args.batch} commands)")
+        rates = sorted(wl.ops / run_in_process(cmds, setup) for _ in range(args.repeat))
+        print(f"{name:8s} in-process           {statistics.median(rates):>12,.0f} ops/s  best {rates[-1]:>9,.0f}"
+              f"  ({len(cmds):,} commands)")
+        rates = sorted(wl.ops / run_journaled(cmds, setup, args.batch) for _ in range(args.repeat))
+        print(f"{name:8s} journaled, durable   {statistics.median(rates):>12,.0f} ops/s  best {rates[-1]:>9,.0f}"
+              f"  (fsync per {args.batch} commands)")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from helpers import BACK, LAY, MARKET, SEL_A, T0, limit_ins, make_exchange
+from helpers import BACK, LAY, MARKET, SEL_A, T0, add_market, limit_ins, make_exchange
 
 from backlay.core.commands import PlaceOrders, SetMarketStatus
 from backlay.core.exchange import Exchange
@@ -44,14 +44,15 @@ class World:
         self.hub.on_events(events)
         return result
 
-    def subscribe(self, conn: Conn, req_id: int = 1, **extra: Any) -> None:
-        msg = ws.MarketSubscriptionMessage(id=req_id, marketFilter=ws.MarketFilter(marketIds=[MARKET]),
+    def subscribe(self, conn: Conn, req_id: int = 1, markets: tuple[str, ...] = (MARKET,), **extra: Any) -> None:
+        msg = ws.MarketSubscriptionMessage(id=req_id, marketFilter=ws.MarketFilter(marketIds=list(markets)),
                                            marketDataFilter=ws.MarketDataFilter(fields=FIELDS), **extra)  # type: ignore[arg-type]
         self.hub.start_markets(self.hub.market_subscription(conn, msg, delayed=False), None)
 
 
-def bet(account: str, side: int, price_h: int, size_minor: int) -> PlaceOrders:
-    return PlaceOrders(account_id=account, market_id=MARKET, instructions=[limit_ins(SEL_A, side, price_h, size_minor)])
+def bet(account: str, side: int, price_h: int, size_minor: int, market_id: str = MARKET) -> PlaceOrders:
+    return PlaceOrders(account_id=account, market_id=market_id,
+                       instructions=[limit_ins(SEL_A, side, price_h, size_minor)])
 
 
 def test_equal_subscriptions_get_the_same_change() -> None:
@@ -67,6 +68,48 @@ def test_equal_subscriptions_get_the_same_change() -> None:
     assert all(len(d) == 1 for d in deltas)
     assert [d[0]["id"] for d in deltas] == [1, 2, 3]
     assert deltas[0][0]["mc"] == deltas[1][0]["mc"] == deltas[2][0]["mc"]
+
+
+def test_each_cycle_sends_one_message_per_subscription() -> None:
+    """A cycle's changes reach a subscription as one message whichever way it is sent: written at once to
+    the subscriptions that can take it (the fan-out), merged when two of a subscription's markets changed
+    in the cycle, held for a paused connection and for a conflating subscription (003:L6160-6197)."""
+    w = World()
+    other = "1.200"
+    add_market(w.ex, other)
+    one, both, paused, conflating = Conn(), Conn(), Conn(), Conn()
+    w.subscribe(one, req_id=1)
+    w.subscribe(both, req_id=2, markets=(MARKET, other))
+    w.subscribe(paused, req_id=3)
+    w.subscribe(conflating, req_id=4, conflateMs=1000)
+    for c in (one, both, paused, conflating):
+        assert c.take()[0]["ct"] == "SUB_IMAGE"
+    paused.paused = True
+    w.run(bet("alice", BACK, 300, 500))
+    w.hub.publish()
+    (m1,) = one.take()
+    (m2,) = both.take()
+    assert [mc["id"] for mc in m1["mc"]] == [mc["id"] for mc in m2["mc"]] == [MARKET]
+    assert m1["mc"] == m2["mc"] and m1["clk"] == m2["clk"]
+    assert paused.take() == [] and conflating.take() == []
+    w.run(bet("alice", BACK, 310, 500))
+    w.run(bet("bob", LAY, 200, 500, market_id=other))
+    w.hub.publish()
+    (merged,) = both.take()
+    assert sorted(mc["id"] for mc in merged["mc"]) == [MARKET, other]
+    (single,) = one.take()
+    assert [mc["id"] for mc in single["mc"]] == [MARKET]
+    paused.paused = False
+    w.hub.resume(paused)
+    (caught_up,) = paused.take()
+    assert caught_up["mc"][0]["con"] is True and caught_up["clk"] == merged["clk"]
+    w.now += 1000
+    w.hub.tick()
+    (flushed,) = conflating.take()
+    assert flushed["clk"] == merged["clk"]
+    w.run(bet("carol", BACK, 400, 500))  # the caught-up connection is back on the fan-out
+    w.hub.publish()
+    assert [len(c.take()) for c in (one, both, paused, conflating)] == [1, 1, 1, 0]
 
 
 def test_held_back_connection_gets_one_merged_change() -> None:

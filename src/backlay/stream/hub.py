@@ -76,7 +76,23 @@ class Connection(Protocol):
 
 
 class _Sub:
-    """Common to market and order subscriptions."""
+    """Common to market and order subscriptions. Slotted: the fan-out touches every one each cycle."""
+
+    __slots__ = (
+        "active",
+        "clk_seq",
+        "clk_ts_ms",
+        "conflate_ms",
+        "conn",
+        "criteria",
+        "head",
+        "heartbeat_ms",
+        "id",
+        "last_write_ms",
+        "next_flush_ms",
+        "resume_point",
+        "segmentation",
+    )
 
     def __init__(self, conn: Connection, req_id: int, conflate: int, heartbeat: int, segmentation: bool,
                  criteria: int) -> None:
@@ -102,6 +118,8 @@ class _Sub:
 
 
 class MarketSub(_Sub):
+    __slots__ = ("dirty", "market_criteria", "markets", "matched", "sent", "shape")
+
     def __init__(self, conn: Connection, req_id: int, criteria: MarketCriteria, shape: mv.Shape, conflate: int,
                  heartbeat: int, segmentation: bool, criteria_hash: int) -> None:
         super().__init__(conn, req_id, conflate, heartbeat, segmentation, criteria_hash)
@@ -117,6 +135,8 @@ class MarketSub(_Sub):
 
 
 class OrderSub(_Sub):
+    __slots__ = ("account_id", "closed_sent", "overall", "pending", "refs", "sent", "strategy")
+
     def __init__(self, conn: Connection, req_id: int, account_id: str, overall: bool, strategy: bool,
                  refs: frozenset[str] | None, conflate: int, heartbeat: int, segmentation: bool,
                  criteria_hash: int) -> None:
@@ -248,11 +268,17 @@ class Hub:
         dirty_orders, self._dirty_orders = self._dirty_orders, {}
         settled, self._settled = self._settled, set()
         touched: dict[_Sub, None] = {}
+        self.published_seq, self.published_ts_ms = seq, now
+        cache: dict[Any, Any] = {}
+        orders: dict[int, ws.Order] = {}
+        status = self._status
+        one_market = len(dirty_runners) == 1
         for mid, runners in dirty_runners.items():
             market = ex.markets.get(mid)
             if market is None:
                 continue
-            self.snaps[mid] = mv.snapshot(market, self.snaps.get(mid), runners, mid in definitions)
+            new = mv.snapshot(market, self.snaps.get(mid), runners, mid in definitions)
+            self.snaps[mid] = new
             self.market_seq[mid] = seq
             if mid in definitions:
                 self._offer_market(market, touched)
@@ -261,9 +287,14 @@ class Hub:
                         for osub in self.order_subs.get(acct, ()):
                             osub.pending.setdefault(mid, {})
                             touched[osub] = None
-            for msub in self.market_subs.get(mid, ()):
-                msub.dirty[mid] = msub.dirty.get(mid, 0) + 1
-                touched[msub] = None
+            msubs = self.market_subs.get(mid)
+            if msubs:
+                if status is None and new.status != codes.CLOSED:
+                    self._fan_out(market, new, msubs, one_market, touched, cache, now)
+                else:
+                    for msub in msubs:
+                        msub.dirty[mid] = msub.dirty.get(mid, 0) + 1
+                        touched[msub] = None
         for acct, markets in dirty_orders.items():
             subs = self.order_subs.get(acct)
             for mid, changed in markets.items():
@@ -279,24 +310,20 @@ class Hub:
                     for idx, bets in changed.items():
                         pend.setdefault(idx, set()).update(bets)
                     touched[osub] = None
-        self.published_seq, self.published_ts_ms = seq, now
-        cache: dict[Any, Any] = {}
-        orders: dict[int, ws.Order] = {}
-        status = self._status
         for tsub in touched:
             if tsub.conn.paused or not tsub.active:
                 continue
             if tsub.conflate_ms == 0 and status is None and type(tsub) is MarketSub and len(tsub.dirty) == 1:
                 # the common case, kept tight: one changed market, sent as it changes
                 (mid, cycles), = tsub.dirty.items()
-                new = self.snaps.get(mid)
-                if cycles == 1 and new is not None and new.status != codes.CLOSED:
+                snap = self.snaps.get(mid)
+                if cycles == 1 and snap is not None and snap.status != codes.CLOSED:
                     old = tsub.sent.get(mid)
                     render_key = (tsub.shape, mid, id(old), False)
                     data = cache.get(render_key, _MISSING)
                     if data is _MISSING:
-                        data = cache[render_key] = mv.render_change(ex.markets[mid], old, new, tsub.shape)
-                    tsub.sent[mid] = new
+                        data = cache[render_key] = mv.render_change(ex.markets[mid], old, snap, tsub.shape)
+                    tsub.sent[mid] = snap
                     tsub.dirty.clear()
                     if data is not None and not (tsub.segmentation and len(data) > SEGMENT_BYTES):
                         tail = cache.get(data)
@@ -313,6 +340,46 @@ class Hub:
                 self._flush(tsub, now, cache, orders)
         for mid in settled:
             self._drop_settled(mid)
+
+    def _fan_out(self, market: Market, new: mv.MarketSnap, subs: set[MarketSub], one_market: bool,
+                 touched: dict[_Sub, None], cache: dict[Any, Any], now: int) -> None:
+        """A changed market's update, written at once to every subscription that can take it as it is:
+        active, not conflating, its connection not held back, nothing else pending, and no other
+        changed market of this cycle it would share a message with. The rest are marked dirty, for
+        `_flush`. Kept tight: this loop runs once per subscription per change."""
+        mid = market.market_id
+        seq = self.published_seq
+        clk = self._clock().encode()
+        last_shape: mv.Shape | None = None
+        last_old: Any = _MISSING
+        data: bytes | None = None
+        tail = b""
+        for msub in subs:
+            if (msub.conflate_ms or msub.dirty or not msub.active or msub.conn.paused
+                    or not (one_market or len(msub.markets) == 1)):
+                msub.dirty[mid] = msub.dirty.get(mid, 0) + 1
+                touched[msub] = None
+                continue
+            sent = msub.sent
+            old = sent.get(mid)
+            if old is not last_old or msub.shape is not last_shape:
+                last_old, last_shape = old, msub.shape
+                render_key = (last_shape, mid, id(old), False)
+                data = cache.get(render_key, _MISSING)
+                if data is _MISSING:
+                    data = cache[render_key] = mv.render_change(market, old, new, last_shape)
+                if data is not None:
+                    tail = b',"clk":"%s","pt":%d,"mc":[%s]}\r\n' % (clk, now, data)
+            sent[mid] = new
+            if data is None:
+                continue  # nothing this subscription's fields see
+            if msub.segmentation and len(data) > SEGMENT_BYTES:
+                self._send(msub, "mcm", [data], now, cache=cache)
+                continue
+            msub.conn.write(msub.head + tail)
+            msub.last_write_ms = now
+            msub.clk_seq = seq
+            msub.clk_ts_ms = now
 
     def _offer_market(self, market: Market, touched: dict[_Sub, None]) -> None:
         """A market whose definition changed may now match subscriptions that take new markets."""
