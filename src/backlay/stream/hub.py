@@ -310,32 +310,7 @@ class Hub:
                     for idx, bets in changed.items():
                         pend.setdefault(idx, set()).update(bets)
                     touched[osub] = None
-        for tsub in touched:
-            if tsub.conn.paused or not tsub.active:
-                continue
-            if tsub.conflate_ms == 0 and status is None and type(tsub) is MarketSub and len(tsub.dirty) == 1:
-                # the common case, kept tight: one changed market, sent as it changes
-                (mid, cycles), = tsub.dirty.items()
-                snap = self.snaps.get(mid)
-                if cycles == 1 and snap is not None and snap.status != codes.CLOSED:
-                    old = tsub.sent.get(mid)
-                    render_key = (tsub.shape, mid, id(old), False)
-                    data = cache.get(render_key, _MISSING)
-                    if data is _MISSING:
-                        data = cache[render_key] = mv.render_change(ex.markets[mid], old, snap, tsub.shape)
-                    tsub.sent[mid] = snap
-                    tsub.dirty.clear()
-                    if data is not None and not (tsub.segmentation and len(data) > SEGMENT_BYTES):
-                        tail = cache.get(data)
-                        if tail is None:
-                            tail = cache[data] = b',"clk":"%s","pt":%d,"mc":[%s]}\r\n' % (
-                                self._clock().encode(), now, data)
-                        tsub.conn.write(tsub.head + tail)
-                        tsub.last_write_ms = now
-                        tsub.clk_seq, tsub.clk_ts_ms = seq, now
-                    elif data is not None:
-                        self._send(tsub, "mcm", [data], now, cache=cache)
-                    continue
+        for tsub in touched:  # what the fan-out left: conflation, held-back connections, several markets
             if tsub.ready(now):
                 self._flush(tsub, now, cache, orders)
         for mid in settled:
