@@ -3,11 +3,15 @@ them (best price wins, ticks, balance, funds, which markets cross-match)."""
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from helpers import BACK, LAY, MARKET, admin, book, make_exchange, order, place, rest, to_back, to_lay
+from hypothesis import given
+from hypothesis import strategies as st
 
 from backlay.core import codes
 from backlay.core.commands import Deposit, RemoveRunner
-from backlay.core.crossmatch import HOUSE, virtual_levels
+from backlay.core.crossmatch import HOUSE, _OthersBook, virtual_levels
 from backlay.core.exchange import Exchange
 
 NEWCASTLE, CHELSEA, DRAW = 11, 22, 33  # the helpers' three runners, named as in 001
@@ -184,3 +188,15 @@ def test_a_lone_active_runner_has_no_virtual_offers() -> None:
     assert virtual(ex, NEWCASTLE, BACK) == [] and virtual(ex, NEWCASTLE, LAY) == []
     rest(ex, "alice", NEWCASTLE, BACK, 200, 1_000)
     ex.check_invariants()
+
+
+PRICE_H = st.one_of(st.integers(101, 100_000), st.sampled_from([101, 150, 200, 300, 400, 500, 600, 1000, 1200]))
+
+
+@given(price_h=PRICE_H, others_h=st.lists(PRICE_H, min_size=1, max_size=25))
+def test_book_percentage_check_is_exact(price_h: int, others_h: list[int]) -> None:
+    """A virtual price makes a 100% book with the other runners' prices, or is the nearest ladder price on
+    the exchange's side of one (001:L1024, L1030, L1050): the check at a candidate price is the exact sign
+    of 1/p + Σ 1/q − 1, equality included."""
+    exact = Fraction(100, price_h) + sum(Fraction(100, q) for q in others_h) - 1
+    assert _OthersBook(others_h).with_price_vs_one(price_h) == (exact > 0) - (exact < 0)

@@ -81,28 +81,42 @@ def leg_side(market: Market, index: int, taker_side: int) -> BookSide:
 
 def real_heads(market: Market, index: int, taker_side: int) -> list[Head] | None:
     """The best level on every other active runner, or None when one has nothing on offer."""
+    runners = market.runner_list
+    back = taker_side == codes.BACK
+    sides: list[tuple[int, BookSide]] = []
+    for j in market.active:  # first whether every other runner has an offer: often one has none
+        if j != index:
+            book = runners[j].book
+            side = book.backs if back else book.lays
+            if not side.ticks:
+                return None
+            sides.append((j, side))
     heads: list[Head] = []
-    for j in market.active:
-        if j == index:
-            continue
-        side = leg_side(market, j, taker_side)
-        if not side.ticks:
-            return None
-        tick = side.ticks[0] if taker_side == codes.BACK else side.ticks[-1]
+    for j, side in sides:
+        tick = side.ticks[0] if back else side.ticks[-1]
         level = side.levels[tick]
         heads.append(Head(j, tick, level.price_h, level.total_minor))
     return heads if heads else None
 
 
-def _book_sum_vs_one(prices_h: list[int]) -> int:
-    """The sign of Σ 1/p − 1 over prices in hundredths, exactly: > 0 over 100%, 0 at, < 0 under."""
-    prod = 1
-    for p in prices_h:
-        prod *= p
-    total = 0
-    for p in prices_h:
-        total += 100 * (prod // p)
-    return (total > prod) - (total < prod)
+class _OthersBook:
+    """Σ 1/q over the other runners' prices q (hundredths), exactly, as total/prod: prod = Π q and
+    total = Σ 100·prod/q (each term exact, q divides prod)."""
+
+    __slots__ = ("prod", "total")
+
+    def __init__(self, prices_h: list[int]) -> None:
+        prod = 1
+        for q in prices_h:
+            prod *= q
+        self.prod = prod
+        self.total = sum(100 * (prod // q) for q in prices_h)
+
+    def with_price_vs_one(self, price_h: int) -> int:
+        """The sign of 1/p + Σ 1/q − 1 for p = price_h / 100: > 0 over 100%, 0 at, < 0 under.
+        (100/p + total/prod − 1, times p·prod: 100·prod + p·total − p·prod.)"""
+        d = 100 * self.prod + price_h * (self.total - self.prod)
+        return (d > 0) - (d < 0)
 
 
 def virtual_offer(market: Market, taker_side: int, heads: list[Head]) -> VirtualOffer | None:
@@ -119,22 +133,22 @@ def virtual_offer(market: Market, taker_side: int, heads: list[Head]) -> Virtual
     exact_h = 100.0 / (1.0 - inv)
     ladder = market.ladder
     prices = ladder.prices_h
-    qs = [h.price_h for h in heads]
+    others = _OthersBook([h.price_h for h in heads])
     if taker_side == codes.BACK:
         # the highest ladder price p with 1/p + Σ 1/q >= 1
         i = bisect_right(prices, exact_h * (1 + 1e-12)) - 1
-        while i + 1 < len(prices) and _book_sum_vs_one([prices[i + 1], *qs]) >= 0:
+        while i + 1 < len(prices) and others.with_price_vs_one(prices[i + 1]) >= 0:
             i += 1
-        while i >= 0 and _book_sum_vs_one([prices[i], *qs]) < 0:
+        while i >= 0 and others.with_price_vs_one(prices[i]) < 0:
             i -= 1
         if i < 0:
             return None
     else:
         # the lowest ladder price p with 1/p + Σ 1/q <= 1
         i = bisect_left(prices, exact_h * (1 - 1e-12))
-        while i > 0 and _book_sum_vs_one([prices[i - 1], *qs]) <= 0:
+        while i > 0 and others.with_price_vs_one(prices[i - 1]) <= 0:
             i -= 1
-        while i < len(prices) and _book_sum_vs_one([prices[i], *qs]) > 0:
+        while i < len(prices) and others.with_price_vs_one(prices[i]) > 0:
             i += 1
         if i >= len(prices):
             return None
