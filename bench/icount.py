@@ -5,8 +5,9 @@ cheaper when timing cannot.
 
     .venv/bin/python -m bench.icount [--compiled] [--ops N] [--scenarios a,b,...]
 
-Each scenario runs twice under callgrind, once with no timed operations and once with N; the difference
-divided by N is the count per operation (setup, imports and interpreter start cancel out). Needs valgrind
+Each scenario runs twice under callgrind, generating the same N operations, doing none of them in one
+run and all in the other; the difference divided by N is the count per operation (start-up, setup and
+the generation of the workload cancel out). Needs valgrind
 (`apt install valgrind`). Scenarios:
 
 - apply: `Exchange.apply`, the engine benchmark's shallow mix (bench/engine.py), after 2,000 warm-up ops.
@@ -34,8 +35,9 @@ WARMUP_OPS = 2000
 SUBSCRIPTIONS = 1000
 
 
-def child(scenario: str, n: int) -> None:
-    """Set the scenario up, then do n operations (nothing else: the parent subtracts the n=0 run)."""
+def child(scenario: str, n: int, total: int) -> None:
+    """Set the scenario up, generating `total` operations whatever n is, then do n of them (nothing else
+    differs between runs: the parent subtracts the n=0 run)."""
     from backlay.runtime import tune_gc
 
     tune_gc()
@@ -45,11 +47,11 @@ def child(scenario: str, n: int) -> None:
         from bench import engine as be
 
         wl = be.Workload(seed=7, depth_levels=3, instructions=1)
-        cmds = [wl.next() for _ in range(WARMUP_OPS + n)]
+        cmds = [wl.next() for _ in range(WARMUP_OPS + total)]
         ex = be.Exchange()
         for c in be.setup_commands() + cmds[:WARMUP_OPS]:
             ex.apply(c, ts)
-        timed = cmds[WARMUP_OPS:]
+        timed = cmds[WARMUP_OPS:WARMUP_OPS + n]
         if scenario == "apply":
             for c in timed:
                 ex.apply(c, ts)
@@ -60,19 +62,19 @@ def child(scenario: str, n: int) -> None:
         from bench import crossmatch as bc
 
         runners = 20 if scenario.startswith("cross20") else 3
-        prefill, cmds = bc.workload(runners, WARMUP_OPS + n)
+        prefill, cmds = bc.workload(runners, WARMUP_OPS + total)
         ex = bc.Exchange()
         for c in bc.setup(runners, scenario.endswith("-on")) + prefill + cmds[:WARMUP_OPS]:
             ex.apply(c, ts)
-        for c in cmds[WARMUP_OPS:]:
+        for c in cmds[WARMUP_OPS:WARMUP_OPS + n]:
             ex.apply(c, ts)
     elif scenario == "publish":
-        _publish(n, ts)
+        _publish(n, total, ts)
     else:
         raise SystemExit(f"unknown scenario {scenario!r}")
 
 
-def _publish(cycles: int, ts: int) -> None:
+def _publish(cycles: int, total: int, ts: int) -> None:
     from backlay.stream.hub import Hub
     from backlay.wire import stream as ws
     from bench import engine as be
@@ -94,16 +96,17 @@ def _publish(cycles: int, ts: int) -> None:
                                            marketDataFilter=ws.MarketDataFilter(fields=fields, ladderLevels=3))  # type: ignore[arg-type]
         hub.start_markets(hub.market_subscription(Drop(), msg, delayed=False), None)
     wl = be.Workload(seed=7, depth_levels=3, instructions=1)
-    for _ in range(cycles):
-        _result, events = ex.apply(wl.next(), ts)
+    cmds = [wl.next() for _ in range(total)]
+    for cmd in cmds[:cycles]:
+        _result, events = ex.apply(cmd, ts)
         seq[0] += 1
         hub.on_events(events)
         hub.publish()
 
 
-def count(scenario: str, n: int) -> int:
+def count(scenario: str, n: int, total: int) -> int:
     out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
-                          "-m", "bench.icount", "--child", scenario, "--n", str(n)],
+                          "-m", "bench.icount", "--child", scenario, "--n", str(n), "--total", str(total)],
                          cwd=ROOT, capture_output=True, text=True, check=True)
     found = re.search(r"Collected : (\d+)", out.stderr)
     if found is None:
@@ -118,9 +121,10 @@ def main() -> None:
     ap.add_argument("--compiled", action="store_true", help="count the mypyc-compiled core")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--n", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--total", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        child(args.child, args.n)
+        child(args.child, args.n, args.total)
         return
     if shutil.which("valgrind") is None:
         raise SystemExit("bench.icount needs valgrind (apt install valgrind)")
@@ -132,7 +136,7 @@ def main() -> None:
     print("|---|---:|---:|")
     for scenario in args.scenarios.split(","):
         n = max(1, args.ops // 10) if scenario == "publish" else args.ops
-        per = (count(scenario, n) - count(scenario, 0)) / n
+        per = (count(scenario, n, n) - count(scenario, 0, n)) / n
         unit = "delivery" if scenario == "publish" else "op"
         if scenario == "publish":
             per /= SUBSCRIPTIONS
