@@ -31,7 +31,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Iterable
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, cast
 
 import msgspec
 
@@ -55,6 +55,23 @@ LATENCY_503_MS: Final = 1000  # publish latency above which messages carry statu
 TICK_S: Final = 0.05  # heartbeats and conflation are checked this often
 
 _MISSING: Final[Any] = object()
+
+
+def _render(cache: dict[Any, Any], market: Market, old: mv.MarketSnap | None, new: mv.MarketSnap,
+            shape: mv.Shape, con: bool) -> bytes | None:
+    """`render_change`, once per cycle for each (shape, market, snapshot last sent, con): subscriptions
+    in the same state share the bytes."""
+    key = (shape, market.market_id, id(old), con)
+    data = cache.get(key, _MISSING)
+    if data is _MISSING:
+        data = cache[key] = mv.render_change(market, old, new, shape, con=con)
+    return cast("bytes | None", data)
+
+
+def _update_tail(clk: bytes, now: int, status: int | None, op: str, items: bytes) -> bytes:
+    """An ordinary update's bytes after its id: the same for every subscription of a cycle."""
+    status_part = b"" if status is None else b',"status":%d' % status
+    return b',"clk":"%s","pt":%d%s,"%s":[%s]}\r\n' % (clk, now, status_part, b"mc" if op == "mcm" else b"oc", items)
 
 
 class StreamError(Exception):
@@ -196,6 +213,8 @@ class Hub:
         self._all_subs: set[_Sub] = set()
         self._clk_key: tuple[int, int] = (-1, -1)
         self._clk = ""
+        # one object per distinct shape, so that the fan-out tells equal shapes apart by identity
+        self._shapes: dict[mv.Shape, mv.Shape] = {}
         self._build_order_index()
 
     # --- events ------------------------------------------------------------------------------------
@@ -328,6 +347,7 @@ class Hub:
         last_shape: mv.Shape | None = None
         last_old: Any = _MISSING
         data: bytes | None = None
+        last_data: bytes | None = None
         tail = b""
         for msub in subs:
             if (msub.conflate_ms or msub.dirty or not msub.active or msub.conn.paused
@@ -339,12 +359,9 @@ class Hub:
             old = sent.get(mid)
             if old is not last_old or msub.shape is not last_shape:
                 last_old, last_shape = old, msub.shape
-                render_key = (last_shape, mid, id(old), False)
-                data = cache.get(render_key, _MISSING)
-                if data is _MISSING:
-                    data = cache[render_key] = mv.render_change(market, old, new, last_shape)
-                if data is not None:
-                    tail = b',"clk":"%s","pt":%d,"mc":[%s]}\r\n' % (clk, now, data)
+                data = _render(cache, market, old, new, last_shape, False)
+                if data is not None and data is not last_data:
+                    last_data, tail = data, _update_tail(clk, now, None, "mcm", data)
             sent[mid] = new
             if data is None:
                 continue  # nothing this subscription's fields see
@@ -427,10 +444,7 @@ class Hub:
                 continue
             old = sub.sent.get(mid)
             con = cycles > 1 and old is not None
-            key = (sub.shape, mid, id(old), con)
-            data = cache.get(key, _MISSING)
-            if data is _MISSING:
-                data = cache[key] = mv.render_change(market, old, new, sub.shape, con=con)
+            data = _render(cache, market, old, new, sub.shape, con)
             if data is not None:
                 items.append(data)
             sub.sent[mid] = new
@@ -505,9 +519,7 @@ class Hub:
             key = (op, clk, now, self._status, tuple(map(id, items)))
             tail = cache.get(key) if cache is not None else None
             if tail is None:
-                status = b"" if self._status is None else b',"status":%d' % self._status
-                tail = b',"clk":"%s","pt":%d%s,"%s":[%s]}\r\n' % (
-                    clk.encode(), now, status, b"mc" if op == "mcm" else b"oc", b",".join(items))
+                tail = _update_tail(clk.encode(), now, self._status, op, b",".join(items))
                 if cache is not None:
                     cache[key] = tail
             sub.conn.write(sub.head + tail)
@@ -617,6 +629,7 @@ class Hub:
         """Validate a marketSubscription; raises StreamError. `start` sends its image."""
         criteria = MarketCriteria.of(msg.marketFilter)
         shape = shape_of(msg.marketDataFilter)
+        shape = self._shapes.setdefault(shape, shape)
         canon = ws.encode([msg.marketFilter, sorted(shape.fields), shape.levels])
         crit = criteria_hash(canon)
         sub = MarketSub(conn, msg.id or 0, criteria, shape, conflate_ms(msg.conflateMs, delayed),
