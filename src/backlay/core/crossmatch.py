@@ -87,7 +87,7 @@ def real_heads(market: Market, index: int, taker_side: int) -> list[Head] | None
     for j in market.active:  # first whether every other runner has an offer: often one has none
         if j != index:
             book = runners[j].book
-            side = book.backs if back else book.lays
+            side = book.backs if back else book.lays  # leg_side, inlined: this runs for every placement
             if not side.ticks:
                 return None
             sides.append((j, side))
