@@ -15,10 +15,15 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import gc
 import logging
+import os
+import signal
+import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import IO, NamedTuple
 
 from backlay.core.commands import AdvanceTime, Command
 from backlay.core.events import Event
@@ -33,6 +38,9 @@ Outcome = tuple[Result, list[Event]]
 Listener = Callable[[list[Event]], None]
 
 DEFAULT_MAX_BATCH = 4096
+# Snapshots are pickled in a forked child where fork is safe to use with threads around (Linux): the
+# child gets a copy-on-write image of the state and the sequencer goes on while it pickles.
+CHILD_SNAPSHOTS = sys.platform == "linux" and hasattr(os, "fork")
 
 
 def wall_clock_ms() -> int:
@@ -42,6 +50,43 @@ def wall_clock_ms() -> int:
 class EngineFailed(RuntimeError):
     """The engine stopped accepting commands: a journal write or a core apply raised. The durable
     journal is intact; restart and recover to continue."""
+
+
+class SnapshotFailed(RuntimeError):
+    """A snapshot child did not produce a snapshot (it failed, or was killed). The journal is intact."""
+
+
+class ChildSnapshot:
+    """A snapshot being encoded by a forked child into an unnamed spool file. The parent never waits for
+    the pickling: `collect` (blocking: run it in a worker thread) reaps the child and returns the blob."""
+
+    def __init__(self, seq: int, pid: int, spool: IO[bytes]) -> None:
+        self.seq = seq
+        self.pid = pid
+        self._spool = spool
+
+    def collect(self) -> bytes:
+        try:
+            _pid, status = os.waitpid(self.pid, 0)
+            code = os.waitstatus_to_exitcode(status)
+            if code != 0:
+                raise SnapshotFailed(f"snapshot child {self.pid} for seq {self.seq} exited with {code}")
+            self._spool.seek(0)
+            return self._spool.read()
+        finally:
+            self._spool.close()
+
+
+def _child_write_snapshot(engine: Engine, fd: int) -> None:
+    """In the forked child: encode the state and write it to `fd`. Nothing else of the parent's (its
+    event loop, journal connection, threads, signal wake-up fd) is touched; the caller _exits."""
+    signal.set_wakeup_fd(-1)  # a signal here must not wake the parent's event loop
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_DFL)
+    gc.disable()  # a collection would touch, and so copy, every page of the shared heap
+    view = memoryview(codec.encode_snapshot(engine.exchange, engine.seq, engine.last_ts_ms))
+    while view:
+        view = view[os.write(fd, view):]
 
 
 class Stamped(NamedTuple):
@@ -223,6 +268,31 @@ class Engine:
             )
         return self.seq, codec.encode_snapshot(self.exchange, self.seq, self.last_ts_ms)
 
+    def fork_snapshot(self, spool_dir: str | None = None) -> ChildSnapshot:
+        """Start encoding the current state in a forked child (between batches only, as for
+        `encode_snapshot`); store the blob its `collect()` returns with `save_snapshot`."""
+        self._check_usable()
+        if self.applied_seq != self.seq:
+            raise RuntimeError(
+                f"snapshot with a batch in flight (stamped {self.seq}, applied {self.applied_seq})"
+            )
+        spool = tempfile.TemporaryFile(dir=spool_dir)  # noqa: SIM115 - ChildSnapshot.collect closes it
+        try:
+            pid = os.fork()
+        except BaseException:
+            spool.close()
+            raise
+        if pid == 0:  # the child: never returns into the parent's code
+            code = 1
+            try:
+                _child_write_snapshot(self, spool.fileno())
+                code = 0
+            except BaseException as exc:
+                os.write(2, f"backlay: snapshot child failed: {exc!r}\n".encode())
+            finally:
+                os._exit(code)
+        return ChildSnapshot(self.seq, pid, spool)
+
     def save_snapshot(self, seq: int, blob: bytes) -> None:
         """Store an `encode_snapshot` result; touches only the journal (may run in a worker thread)."""
         self.journal.save_snapshot(seq, blob)
@@ -267,6 +337,8 @@ class Sequencer:
         *,
         max_batch: int = DEFAULT_MAX_BATCH,
         snapshot_every: int | None = None,
+        child_snapshots: bool = CHILD_SNAPSHOTS,
+        spool_dir: str | None = None,
     ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be >= 1")
@@ -274,6 +346,10 @@ class Sequencer:
         self._clock_ms = clock_ms
         self._max_batch = max_batch
         self._snapshot_every = snapshot_every  # commands between automatic snapshots; None: never
+        self._child_snapshots = child_snapshots  # pickle in a forked child rather than in this process
+        self._spool_dir = spool_dir  # where a child writes its snapshot before this process stores it
+        self._snapshot_task: asyncio.Task[None] | None = None  # a child's snapshot being collected
+        self.snapshot_child: ChildSnapshot | None = None  # the child pickling a snapshot now, if any
         self._listeners: list[Listener] = []
         # A deque plus a wake-up event rather than an asyncio.Queue: the writer drains in bulk and
         # waits with a timeout for the due timer without cancelling a pending get.
@@ -337,13 +413,25 @@ class Sequencer:
 
     # --- the writer task -------------------------------------------------------------------------
 
+    def _snapshot_wanted(self) -> bool:
+        """A snapshot is asked for or due, and none is being taken."""
+        if self._snapshot_task is not None:
+            return False
+        return bool(self._snapshot_waiters) or (
+            self._snapshot_every is not None
+            and self.engine.seq - self.engine.snapshot_seq >= self._snapshot_every
+        )
+
     async def _run(self) -> None:
         try:
             while True:
                 self._wake.clear()
-                if not self._pending and not self._snapshot_waiters:
+                if not self._pending and not self._snapshot_wanted():
                     if self._stopping:
-                        return
+                        if self._snapshot_task is None:
+                            return
+                        await self._snapshot_task  # then look again: another may be due
+                        continue
                     due_in_ms = self.engine.due_in_ms(self._clock_ms())
                     if due_in_ms is None:
                         await self._wake.wait()
@@ -352,13 +440,11 @@ class Sequencer:
                         with contextlib.suppress(TimeoutError):
                             await asyncio.wait_for(self._wake.wait(), due_in_ms / 1000)
                         continue
-                n = min(len(self._pending), self._max_batch)
-                items = [self._pending.popleft() for _ in range(n)]
-                await self._process(items)
-                if self._snapshot_waiters or (
-                    self._snapshot_every is not None
-                    and self.engine.seq - self.engine.snapshot_seq >= self._snapshot_every
-                ):
+                if self._pending or not self._snapshot_wanted():
+                    n = min(len(self._pending), self._max_batch)
+                    items = [self._pending.popleft() for _ in range(n)]
+                    await self._process(items)
+                if self._snapshot_wanted():
                     await self._snapshot()
         except BaseException as exc:
             self._fail_pending(exc)
@@ -390,21 +476,51 @@ class Sequencer:
                     log.exception("sequencer listener %r failed", fn)
 
     async def _snapshot(self) -> None:
+        """Take a snapshot between two batches: in a forked child, which this task does not wait for
+        (it goes on with the next batch), or else in a worker thread, which it waits for."""
         waiters, self._snapshot_waiters = self._snapshot_waiters, []
+        if self._child_snapshots:
+            try:
+                child = self.engine.fork_snapshot(self._spool_dir)
+            except OSError:
+                log.exception("could not fork a snapshot child; taking the snapshot in this process")
+            else:
+                self.snapshot_child = child
+                self._snapshot_task = asyncio.create_task(self._collect(child, waiters), name="backlay-snapshot")
+                return
         try:
             # Pickling in a worker thread is safe: this task is the only mutator and it waits here;
             # readers on the loop only read.
             seq = await asyncio.to_thread(self.engine.snapshot)
         except Exception as exc:
+            self._snapshot_done(waiters, exc)
+        else:
+            self._snapshot_done(waiters, seq)
+
+    async def _collect(self, child: ChildSnapshot, waiters: list[asyncio.Future[int]]) -> None:
+        try:
+            blob = await asyncio.to_thread(child.collect)
+            await asyncio.to_thread(self.engine.save_snapshot, child.seq, blob)
+        except Exception as exc:
+            self._snapshot_done(waiters, exc)
+        else:
+            self._snapshot_done(waiters, child.seq)
+        finally:
+            self._snapshot_task = self.snapshot_child = None
+            self._wake.set()  # the writer task looks again: waiters may have queued, or another be due
+
+    @staticmethod
+    def _snapshot_done(waiters: list[asyncio.Future[int]], outcome: int | Exception) -> None:
+        if isinstance(outcome, Exception):
             # A failed snapshot costs only recovery time; the journal still has everything.
-            log.exception("snapshot failed")
-            for fut in waiters:
-                if not fut.done():
-                    fut.set_exception(exc)
-            return
+            log.error("snapshot failed", exc_info=outcome)
         for fut in waiters:
-            if not fut.done():
-                fut.set_result(seq)
+            if fut.done():
+                continue
+            if isinstance(outcome, Exception):
+                fut.set_exception(outcome)
+            else:
+                fut.set_result(outcome)
 
     def _fail(self, items: list[_Item], exc: BaseException) -> None:
         err = exc if isinstance(exc, Exception) else EngineFailed(f"sequencer stopped: {exc!r}")

@@ -174,7 +174,7 @@ def test_snapshots_keep_the_latest_two(db: Path) -> None:
         assert j.latest_snapshot() == (5, b"five")
         j.save_snapshot(5, b"five again")
         assert j.latest_snapshot() == (5, b"five again")
-        conn = j._connection()
+        conn = j._snapshots()
         kept = [r[0] for r in conn.execute("SELECT seq FROM snapshot ORDER BY seq")]
         assert len(kept) == SNAPSHOTS_KEPT == 2
         assert kept == [3, 5]
@@ -182,6 +182,23 @@ def test_snapshots_keep_the_latest_two(db: Path) -> None:
             j.save_snapshot(6, b"future")
     with SqliteJournal(db) as j:
         assert j.latest_snapshot() == (5, b"five again")
+
+
+def test_snapshots_have_their_own_database_and_older_ones_are_still_read(db: Path) -> None:
+    """A snapshot is stored in journal-snapshots.db, not in the journal's file (its large write would hold
+    appends up); one an older version kept in the journal's own `snapshot` table is read until superseded."""
+    with SqliteJournal(db) as j:
+        j.append_batch(entries(1, COMMANDS))
+        assert j.snapshots_path == str(db.with_name("journal-snapshots.db"))
+        j._connection().execute("INSERT INTO snapshot (seq, blob) VALUES (1, ?)", (b"old style",))
+    with SqliteJournal(db) as j:
+        assert j.latest_snapshot() == (1, b"old style")
+        j.save_snapshot(2, b"new style")
+        assert j.latest_snapshot() == (2, b"new style")
+        assert j._connection().execute("SELECT count(*) FROM snapshot").fetchone()[0] == 0
+        assert [r[0] for r in j._snapshots().execute("SELECT seq FROM snapshot")] == [2]
+    with SqliteJournal(db) as j:
+        assert j.latest_snapshot() == (2, b"new style")
 
 
 def test_closed_journal_refuses(db: Path) -> None:

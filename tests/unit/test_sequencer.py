@@ -7,6 +7,8 @@ its result is returned, with group commit; restart replays snapshot + journal to
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from backlay import sequencer as sequencer_module
 from backlay.core.commands import (
     AdvanceTime,
     CancelInstruction,
@@ -33,7 +36,7 @@ from backlay.core.commands import (
 from backlay.core.events import Event, PlacementCompleted
 from backlay.core.exchange import Exchange
 from backlay.core.reports import AdminResult, PlaceExecutionReport, Result
-from backlay.sequencer import Engine, EngineFailed, Sequencer
+from backlay.sequencer import CHILD_SNAPSHOTS, Engine, EngineFailed, Sequencer, SnapshotFailed
 from backlay.store import JournalEntry, SqliteJournal
 from backlay.store.codec import InvalidCommand, decode_command, encode_snapshot
 
@@ -537,6 +540,98 @@ def test_sequencer_snapshots_every_n_commands(db: Path) -> None:
     snap_seq = asyncio.run(main())
     again = open_engine(db)
     assert again.snapshot_seq == snap_seq
+    again.close()
+
+
+needs_fork = pytest.mark.skipif(not CHILD_SNAPSHOTS, reason="snapshots in a forked child are Linux-only")
+
+
+@pytest.fixture
+def held_snapshot_child(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
+    """Snapshot children that wait until the test writes to the returned fd: b"g" lets the child go on,
+    b"f" makes it fail. The forked child runs this patched module, so the test decides when it ends."""
+    read_fd, write_fd = os.pipe()
+    real = sequencer_module._child_write_snapshot
+
+    def held(engine: Engine, fd: int) -> None:
+        if os.read(read_fd, 1) != b"g":
+            raise RuntimeError("told to fail")
+        real(engine, fd)
+
+    monkeypatch.setattr(sequencer_module, "_child_write_snapshot", held)
+    yield write_fd
+    os.close(read_fd)
+    os.close(write_fd)
+
+
+@needs_fork
+def test_a_snapshot_in_a_child_does_not_hold_up_commands(db: Path, held_snapshot_child: int) -> None:
+    """While the child pickles, commands go on being journaled and answered; the snapshot is the state at
+    the seq it was asked at, and recovery from it equals recovery from the journal alone."""
+    release_fd = held_snapshot_child
+
+    async def main() -> tuple[int, str]:
+        seq = Sequencer(Engine(SqliteJournal(db)), clock_ms=lambda: T0_MS, child_snapshots=True,
+                        spool_dir=str(db.parent))
+        await seq.start()
+        await asyncio.gather(*(seq.submit(c) for c in setup_commands()))
+        snapshot = asyncio.ensure_future(seq.snapshot())
+        await asyncio.sleep(0)
+        while seq._snapshot_task is None:  # the child is forked between two batches
+            await asyncio.sleep(0.001)
+        results = await asyncio.wait_for(
+            asyncio.gather(*(seq.submit(place("alice", 0, 200, 100 + i)) for i in range(20))), timeout=30)
+        assert all(isinstance(r, PlaceExecutionReport) and r.status == "SUCCESS" for r in results)
+        assert not snapshot.done()  # the child is still held: the commands did not wait for it
+        assert seq.engine.snapshot_seq == 0
+        os.write(release_fd, b"g")
+        snap_seq = await asyncio.wait_for(snapshot, timeout=60)
+        assert seq.engine.snapshot_seq == snap_seq
+        await seq.stop()
+        return snap_seq, seq.engine.exchange.fingerprint()
+
+    snap_seq, fingerprint = asyncio.run(main())
+    assert snap_seq == len(setup_commands())
+    assert not [p for p in db.parent.iterdir() if p.name.startswith("tmp")]  # the spool file is gone
+    again = open_engine(db)
+    assert again.snapshot_seq == snap_seq  # recovery started from the child's snapshot
+    assert again.seq == snap_seq + 20
+    assert again.exchange.fingerprint() == fingerprint
+    again.close()
+    journal_only = open_engine(db, use_snapshot=False)
+    assert journal_only.exchange.fingerprint() == fingerprint
+    journal_only.close()
+
+
+@needs_fork
+@pytest.mark.parametrize("how", ["fails", "killed"])
+def test_a_failed_snapshot_child_fails_only_the_snapshot(db: Path, held_snapshot_child: int,
+                                                         how: str) -> None:
+    release_fd = held_snapshot_child
+
+    async def main() -> None:
+        seq = Sequencer(Engine(SqliteJournal(db)), clock_ms=lambda: T0_MS, child_snapshots=True)
+        await seq.start()
+        await asyncio.gather(*(seq.submit(c) for c in setup_commands()))
+        snapshot = asyncio.ensure_future(seq.snapshot())
+        while seq._snapshot_task is None:
+            await asyncio.sleep(0.001)
+        if how == "fails":
+            os.write(release_fd, b"f")
+        else:
+            assert seq.snapshot_child is not None
+            os.kill(seq.snapshot_child.pid, signal.SIGKILL)
+        with pytest.raises(SnapshotFailed):
+            await asyncio.wait_for(snapshot, timeout=60)
+        assert seq.engine.snapshot_seq == 0
+        result = await seq.submit(place("alice", 0, 200, 100))  # the sequencer goes on
+        assert isinstance(result, PlaceExecutionReport) and result.status == "SUCCESS"
+        await seq.stop()
+
+    asyncio.run(main())
+    again = open_engine(db)
+    assert again.snapshot_seq == 0  # no snapshot stored; the journal has everything
+    assert again.seq == len(setup_commands()) + 1
     again.close()
 
 
