@@ -33,6 +33,16 @@ from bench.engine import Workload, setup_commands  # noqa: E402
 TS_MS = 1_700_000_000_000
 
 
+def _private_dirty_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Private_Dirty:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 async def measure(orders: int, child: bool) -> str:
     with tempfile.TemporaryDirectory() as d:
         engine = Engine(SqliteJournal(Path(d) / "journal.db"))
@@ -65,7 +75,16 @@ async def measure(orders: int, child: bool) -> str:
         tasks = [asyncio.create_task(ticker()), asyncio.create_task(client())]
         await asyncio.sleep(0.5)
         t0 = time.perf_counter()
-        snap_seq = await seq.snapshot()
+        snapshot = asyncio.ensure_future(seq.snapshot())
+        await asyncio.sleep(0)  # the snapshot is taken between two batches: let the writer task get to it
+        while child and seq.snapshot_child is None and not snapshot.done():
+            await asyncio.sleep(0.001)
+        forked = seq.snapshot_child
+        copied_kib = 0  # the child's private dirty memory: pages copied since the fork (copy-on-write)
+        while forked is not None and not snapshot.done():
+            copied_kib = max(copied_kib, _private_dirty_kib(forked.pid))
+            await asyncio.sleep(0.05)
+        snap_seq = await snapshot
         took = time.perf_counter() - t0
         await asyncio.sleep(0.3)
         stop = True
@@ -74,10 +93,11 @@ async def measure(orders: int, child: bool) -> str:
         rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         blob_mb = (Path(d) / "journal-snapshots.db").stat().st_size / 1e6
         where = "forked child" if child else "this process "
+        child_rss = f", child's copied pages {copied_kib / 1024:,.0f} MiB" if forked is not None else ""
         return (f"{where}  {len(engine.exchange.orders):>9,} orders  snapshot at seq {snap_seq:,} "
                 f"stored after {took:6.2f} s ({blob_mb:,.0f} MB)  loop held at most {max(gaps) * 1e3:7.0f} ms  "
                 f"slowest placement {max(waits) * 1e3:7.0f} ms  placements meanwhile {len(waits):,}  "
-                f"peak RSS {rss_mib:,.0f} MiB")
+                f"peak RSS {rss_mib:,.0f} MiB{child_rss}")
 
 
 def main() -> None:

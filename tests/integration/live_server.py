@@ -23,6 +23,9 @@ T = TypeVar("T")
 
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
 DELAYED_DATA_S = 1
+# Far below the default (100,000), so that snapshots (forked children on Linux) are taken while the
+# clients trade and stream, and the shutdown's snapshot is not the only one.
+SNAPSHOT_EVERY = 40
 
 
 def free_port() -> int:
@@ -87,7 +90,7 @@ class LiveServer:
 
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
-        server = await Server.open(Config(data_dir=self.data_dir, currency="GBP", snapshot_every=100_000,
+        server = await Server.open(Config(data_dir=self.data_dir, currency="GBP", snapshot_every=SNAPSHOT_EVERY,
                                           admin_token=ADMIN_TOKEN, delayed_data_s=DELAYED_DATA_S))
         self.server = server
         await server.seed_demo()
