@@ -3,6 +3,7 @@ kill with a VWAP limit (003:L10824-10852), and bet targets (003:L10910-10943).""
 
 from __future__ import annotations
 
+import gc
 import random
 
 from helpers import (
@@ -441,3 +442,19 @@ def test_price_improvement_beyond_the_accounts_preference_lapses_the_bet() -> No
     admin(ex, SetBestExecution(account_id="alice", max_price_improvement_ticks=None))
     assert place(ex, "alice", SEL_A, BACK, 300, 200).instruction_reports[0].size_matched_minor == 200
     ex.check_invariants()
+
+
+def test_a_resting_bet_is_one_object_for_the_collector() -> None:
+    """Not a spec rule: a live book is mostly bets that never matched, and every full collection walks
+    each tracked object, so such a bet holds no container of its own (its fragments are the shared ())."""
+    ex = make_exchange(funds_minor=10**7)
+    rest(ex, "alice", SEL_A, BACK, 300, 200)  # the price level exists before counting
+    gc.collect()
+    before = len(gc.get_objects())
+    bet_ids = [rest(ex, "alice", SEL_A, BACK, 300, 200) for _ in range(500)]
+    gc.collect()
+    assert order(ex, bet_ids[0]).fragments == ()
+    assert len(gc.get_objects()) - before <= 500 + 20  # the bets, and a few containers that grew
+    taker = place(ex, "bob", SEL_A, LAY, 300, 400)
+    assert taker.status == "SUCCESS"
+    assert [f.size_minor for f in order(ex, bet_ids[0]).fragments] == [200]  # 003:L11848-11851 fragments

@@ -44,7 +44,7 @@ def fill(pos: Position, order: Order, size: int, price_h: int, match_id: int, ts
     order.matched_minor += size
     order.remaining_minor -= size
     order.matched_value += size * price_h
-    order.fragments.append(Fragment(match_id, price_h, size, ts_ms))
+    order.fragments += (Fragment(match_id, price_h, size, ts_ms),)
     order.matched_ms = ts_ms
     if order.remaining_minor == 0 and order.status == _EXECUTABLE:
         order.status = _COMPLETE

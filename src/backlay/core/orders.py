@@ -110,7 +110,9 @@ class Order:
         self.lapsed_minor = 0
         self.voided_minor = 0
         self.matched_value = 0  # sum of fragment size_minor * price_h over unvoided fragments
-        self.fragments: list[Fragment] = []
+        # a tuple, so that a bet that never matched (most of a live book) holds no list for the
+        # collector to track: () is shared; bets match a few times at most, so rebuilding is cheap
+        self.fragments: tuple[Fragment, ...] = ()
         self.placed_ms = placed_ms
         self.placed_version = placed_version
         self.matched_ms: int | None = None

@@ -128,7 +128,7 @@ def remove_runner(ex: Exchange, market: Market, runner: Runner, cmd: RemoveRunne
                     book.traded[new_price] = book.traded.get(new_price, 0) + frag.size_minor
                 new_frags.append(Fragment(frag.match_id, new_price, frag.size_minor, frag.matched_ms))
                 value += frag.size_minor * new_price
-            order.fragments = new_frags
+            order.fragments = tuple(new_frags)
             order.matched_value = value
             order.price_reduced = True
             ex._events.append(OrderChanged(market.market_id, order.account_id, order.bet_id))

@@ -20,7 +20,7 @@ _ENCODER = msgspec.msgpack.Encoder()
 _DECODER: msgspec.msgpack.Decoder[Command] = msgspec.msgpack.Decoder(Command)
 
 SNAPSHOT_MAGIC = b"BLAYSNAP"
-SNAPSHOT_FORMAT = 2  # 2: cross-matching (Market.house_bets) and BSP (Runner.bsp_*, sp_*)
+SNAPSHOT_FORMAT = 3  # 2: cross-matching (Market.house_bets) and BSP (Runner.bsp_*, sp_*); 3: Order.fragments a tuple
 # magic, format version, seq, last_ts_ms, fingerprint length (the fingerprint and the pickle follow)
 _HEADER = struct.Struct(">8sHqqH")
 
