@@ -87,6 +87,16 @@ def _die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
+def _close_inherited_fds(*keep: int) -> None:
+    """Close every descriptor the child inherited but stdio and `keep`: while the child held a copy of
+    a socket, the parent's close of it would not reach the peer (no FIN) until the child exited."""
+    low = 3
+    for fd in sorted(set(keep)):
+        os.closerange(low, fd)
+        low = max(low, fd + 1)
+    os.closerange(low, os.sysconf("SC_OPEN_MAX"))
+
+
 def _child_write_snapshot(engine: Engine, fd: int) -> None:
     """In the forked child: encode the state and write it to `fd`. Nothing else of the parent's (its
     event loop, journal connection, threads, signal wake-up fd) is touched; the caller _exits."""
@@ -297,6 +307,7 @@ class Engine:
             code = 1
             try:
                 _die_with_parent(parent_pid)
+                _close_inherited_fds(spool.fileno())
                 _child_write_snapshot(self, spool.fileno())
                 code = 0
             except BaseException as exc:
@@ -339,7 +350,9 @@ class Sequencer:
     worker thread and only then applies it, resolves the futures and calls the listeners with the
     batch's events. Commands queued meanwhile form the next batch, so the batch size grows with load
     and each fsync is shared by all of them. A timer wakes the task when the core has something due
-    (`Exchange.next_due_ms`) even if no command arrives.
+    (`Exchange.next_due_ms`) even if no command arrives. Snapshots (asked for, or every
+    `snapshot_every` commands) are taken between two batches, one at a time; with `child_snapshots` a
+    forked child pickles the state and the task goes on with the next batch meanwhile.
     """
 
     def __init__(
@@ -515,6 +528,9 @@ class Sequencer:
             await asyncio.to_thread(self.engine.save_snapshot, child.seq, blob)
         except Exception as exc:
             self._snapshot_done(waiters, exc)
+        except BaseException as exc:  # cancelled: whether it was stored is unknown to the waiters
+            self._snapshot_done(waiters, SnapshotFailed(f"snapshot at seq {child.seq} abandoned: {exc!r}"))
+            raise
         else:
             self._snapshot_done(waiters, child.seq)
         finally:

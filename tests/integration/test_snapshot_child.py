@@ -36,6 +36,8 @@ PARENT = textwrap.dedent(
         real(engine, fd)
 
     sm._child_write_snapshot = held
+    real_close = sm._close_inherited_fds
+    sm._close_inherited_fds = lambda *keep: real_close(*keep, int(sys.argv[2]))
 
     async def main():
         seq = Sequencer(Engine(SqliteJournal(sys.argv[1])), child_snapshots=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -558,7 +559,13 @@ def held_snapshot_child(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
             raise RuntimeError("told to fail")
         real(engine, fd)
 
+    real_close = sequencer_module._close_inherited_fds
+
+    def close_but_the_pipe(*keep: int) -> None:  # the child keeps the test's pipe open too
+        real_close(*keep, read_fd)
+
     monkeypatch.setattr(sequencer_module, "_child_write_snapshot", held)
+    monkeypatch.setattr(sequencer_module, "_close_inherited_fds", close_but_the_pipe)
     yield write_fd
     os.close(read_fd)
     os.close(write_fd)
@@ -601,6 +608,37 @@ def test_a_snapshot_in_a_child_does_not_hold_up_commands(db: Path, held_snapshot
     journal_only = open_engine(db, use_snapshot=False)
     assert journal_only.exchange.fingerprint() == fingerprint
     journal_only.close()
+
+
+@needs_fork
+def test_a_snapshot_child_holds_no_copy_of_the_parents_sockets(db: Path, held_snapshot_child: int) -> None:
+    """A connection the server closes while a child pickles is closed for its peer at once: the child
+    keeps none of the descriptors it inherited (else no FIN until it exits, seconds later)."""
+    release_fd = held_snapshot_child
+    ours, peer = socket.socketpair()
+    peer.settimeout(10)
+
+    async def main() -> None:
+        seq = Sequencer(Engine(SqliteJournal(db)), clock_ms=lambda: T0_MS, child_snapshots=True)
+        await seq.start()
+        await asyncio.gather(*(seq.submit(c) for c in setup_commands()))
+        snapshot = asyncio.ensure_future(seq.snapshot())
+        while seq._snapshot_task is None:
+            await asyncio.sleep(0.001)
+        try:
+            await asyncio.sleep(0.2)  # the child has closed what it inherited
+            ours.close()
+            assert peer.recv(1) == b""  # end of stream while the child is still held
+            assert not snapshot.done()
+        finally:
+            os.write(release_fd, b"g")  # whatever happened, let the child finish
+        assert await asyncio.wait_for(snapshot, timeout=60) == len(setup_commands())
+        await seq.stop()
+
+    try:
+        asyncio.run(main())
+    finally:
+        peer.close()
 
 
 @needs_fork
