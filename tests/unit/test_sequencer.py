@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -571,6 +572,18 @@ def held_snapshot_child(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
     os.close(write_fd)
 
 
+async def start_held_snapshot(db: Path, **kwargs: Any) -> tuple[Sequencer, asyncio.Future[int]]:
+    """A started Sequencer with the setup commands applied and a snapshot asked for, once its child is
+    forked (and held by `held_snapshot_child`)."""
+    seq = Sequencer(Engine(SqliteJournal(db)), clock_ms=lambda: T0_MS, child_snapshots=True, **kwargs)
+    await seq.start()
+    await asyncio.gather(*(seq.submit(c) for c in setup_commands()))
+    snapshot = asyncio.ensure_future(seq.snapshot())
+    while seq.snapshot_child is None:  # the child is forked between two batches
+        await asyncio.sleep(0.001)
+    return seq, snapshot
+
+
 @needs_fork
 def test_a_snapshot_in_a_child_does_not_hold_up_commands(db: Path, held_snapshot_child: int) -> None:
     """While the child pickles, commands go on being journaled and answered; the snapshot is the state at
@@ -578,14 +591,7 @@ def test_a_snapshot_in_a_child_does_not_hold_up_commands(db: Path, held_snapshot
     release_fd = held_snapshot_child
 
     async def main() -> tuple[int, str]:
-        seq = Sequencer(Engine(SqliteJournal(db)), clock_ms=lambda: T0_MS, child_snapshots=True,
-                        spool_dir=str(db.parent))
-        await seq.start()
-        await asyncio.gather(*(seq.submit(c) for c in setup_commands()))
-        snapshot = asyncio.ensure_future(seq.snapshot())
-        await asyncio.sleep(0)
-        while seq._snapshot_task is None:  # the child is forked between two batches
-            await asyncio.sleep(0.001)
+        seq, snapshot = await start_held_snapshot(db, spool_dir=str(db.parent))
         results = await asyncio.wait_for(
             asyncio.gather(*(seq.submit(place("alice", 0, 200, 100 + i)) for i in range(20))), timeout=30)
         assert all(isinstance(r, PlaceExecutionReport) and r.status == "SUCCESS" for r in results)
@@ -619,12 +625,7 @@ def test_a_snapshot_child_holds_no_copy_of_the_parents_sockets(db: Path, held_sn
     peer.settimeout(10)
 
     async def main() -> None:
-        seq = Sequencer(Engine(SqliteJournal(db)), clock_ms=lambda: T0_MS, child_snapshots=True)
-        await seq.start()
-        await asyncio.gather(*(seq.submit(c) for c in setup_commands()))
-        snapshot = asyncio.ensure_future(seq.snapshot())
-        while seq._snapshot_task is None:
-            await asyncio.sleep(0.001)
+        seq, snapshot = await start_held_snapshot(db)
         try:
             await asyncio.sleep(0.2)  # the child has closed what it inherited
             ours.close()
@@ -648,12 +649,7 @@ def test_a_failed_snapshot_child_fails_only_the_snapshot(db: Path, held_snapshot
     release_fd = held_snapshot_child
 
     async def main() -> None:
-        seq = Sequencer(Engine(SqliteJournal(db)), clock_ms=lambda: T0_MS, child_snapshots=True)
-        await seq.start()
-        await asyncio.gather(*(seq.submit(c) for c in setup_commands()))
-        snapshot = asyncio.ensure_future(seq.snapshot())
-        while seq._snapshot_task is None:
-            await asyncio.sleep(0.001)
+        seq, snapshot = await start_held_snapshot(db)
         if how == "fails":
             os.write(release_fd, b"f")
         else:
