@@ -124,17 +124,8 @@ class SqliteJournal:
                 blob = b"".join([pack(ts_ms, len(data)) + data for _seq, ts_ms, data in entries])
             except (struct.error, TypeError) as exc:
                 raise ValueError(f"malformed journal entry: {exc}") from exc
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.execute(
-                    "INSERT INTO journal (first_seq, last_seq, entries) VALUES (?, ?, ?)",
-                    (entries[0][0], entries[-1][0], blob),
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+            _write(conn, [("INSERT INTO journal (first_seq, last_seq, entries) VALUES (?, ?, ?)",
+                           (entries[0][0], entries[-1][0], blob))])
             self._last_seq = entries[-1][0]
 
     def read_from(self, seq_exclusive: int) -> Iterator[JournalEntry]:
