@@ -7,13 +7,16 @@ The state: bench/engine.py's deep book filled with N resting orders, journaled t
 Sequencer runs with two tasks on its event loop: a ticker that sleeps 1 ms at a time (its largest gap
 is the longest the loop was held) and a client that submits an order, waits for its durable result,
 sleeps 2 ms and goes on (its slowest round trip is what a placement waited). After 0.5 s one snapshot
-is asked for and awaited; the tasks go on 0.3 s after it is stored.
+is asked for and awaited; the tasks go on 0.3 s after it is stored. Then one full collection is timed:
+with child snapshots the sequencer freezes the heap at each (as `backlay serve` does), so the
+collector's full passes no longer walk the state that was there at the snapshot.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import resource
 import sys
 import tempfile
@@ -51,7 +54,8 @@ async def measure(orders: int, child: bool) -> str:
         cmds = setup_commands() + wl.prefill(orders // 6)  # 6 resting orders per round
         for i in range(0, len(cmds), 4096):
             engine.submit_batch(cmds[i:i + 4096], TS_MS)
-        seq = Sequencer(engine, clock_ms=lambda: TS_MS, child_snapshots=child, spool_dir=d)
+        seq = Sequencer(engine, clock_ms=lambda: TS_MS, child_snapshots=child, spool_dir=d,
+                        freeze_at_snapshots=True)  # as `backlay serve`: only with child snapshots
         await seq.start()
         gaps: list[float] = []
         waits: list[float] = []
@@ -90,6 +94,10 @@ async def measure(orders: int, child: bool) -> str:
         stop = True
         await asyncio.gather(*tasks)
         await seq.stop()
+        t0 = time.perf_counter()
+        gc.collect()  # what a full pass of the collector walks now
+        full_gc_ms = (time.perf_counter() - t0) * 1000
+        gc.unfreeze()
         rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         blob_mb = (Path(d) / "journal-snapshots.db").stat().st_size / 1e6
         where = "forked child" if child else "this process "
@@ -97,7 +105,7 @@ async def measure(orders: int, child: bool) -> str:
         return (f"{where}  {len(engine.exchange.orders):>9,} orders  snapshot at seq {snap_seq:,} "
                 f"stored after {took:6.2f} s ({blob_mb:,.0f} MB)  loop held at most {max(gaps) * 1e3:7.0f} ms  "
                 f"slowest placement {max(waits) * 1e3:7.0f} ms  placements meanwhile {len(waits):,}  "
-                f"peak RSS {rss_mib:,.0f} MiB{child_rss}")
+                f"peak RSS {rss_mib:,.0f} MiB{child_rss}  then a full collection {full_gc_ms:,.0f} ms")
 
 
 def main() -> None:

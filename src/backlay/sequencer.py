@@ -20,6 +20,7 @@ import gc
 import logging
 import os
 import signal
+import struct
 import sys
 import tempfile
 import time
@@ -39,6 +40,7 @@ Outcome = tuple[Result, list[Event]]
 Listener = Callable[[list[Event]], None]
 
 DEFAULT_MAX_BATCH = 4096
+DEFAULT_SWEEP_GARBAGE_MIN = 10_000  # objects of trapped cyclic garbage worth a full collection
 # Snapshots are pickled in a forked child where fork is safe to use with threads around (Linux): the
 # child gets a copy-on-write image of the state and the sequencer goes on while it pickles.
 CHILD_SNAPSHOTS = sys.platform == "linux" and hasattr(os, "fork")
@@ -57,6 +59,11 @@ class SnapshotFailed(RuntimeError):
     """A snapshot child did not produce a snapshot (it failed, or was killed). The journal is intact."""
 
 
+# The spool after the snapshot: its length, then the cyclic garbage the child counted (-1: not counted).
+_TRAILER = struct.Struct(">qq")
+GARBAGE_COUNT_TIMEOUT_S = 60  # a count that takes longer is abandoned (the snapshot is kept)
+
+
 class ChildSnapshot:
     """A snapshot being encoded by a forked child into an unnamed spool file. The parent never waits for
     the pickling: `collect` (blocking: run it in a worker thread) reaps the child and returns the blob."""
@@ -65,17 +72,30 @@ class ChildSnapshot:
         self.seq = seq
         self.pid = pid
         self._spool = spool
+        # Objects that the child's full collection found unreachable (reference cycles) in the heap as
+        # it was at the fork, frozen ones included; None when not counted.
+        self.garbage: int | None = None
 
     def collect(self) -> bytes:
         try:
             _pid, status = os.waitpid(self.pid, 0)
-            code = os.waitstatus_to_exitcode(status)
-            if code != 0:
-                raise SnapshotFailed(f"snapshot child {self.pid} for seq {self.seq} exited with {code}")
             self._spool.seek(0)
-            return self._spool.read()
+            data = self._spool.read()
         finally:
             self._spool.close()
+        code = os.waitstatus_to_exitcode(status)
+        length, garbage = _TRAILER.unpack_from(data, len(data) - _TRAILER.size) if len(data) >= _TRAILER.size \
+            else (-1, -1)
+        complete = length == len(data) - _TRAILER.size
+        # Killed by its alarm while counting, the child has written the whole snapshot already.
+        if not complete or code not in (0, -signal.SIGALRM):
+            raise SnapshotFailed(f"snapshot child {self.pid} for seq {self.seq} exited with {code}"
+                                 f"{'' if complete else ', its snapshot incomplete'}")
+        if code != 0:
+            log.warning("snapshot child %d: the count of cyclic garbage took over %d s; abandoned",
+                        self.pid, GARBAGE_COUNT_TIMEOUT_S)
+        self.garbage = garbage if code == 0 and garbage >= 0 else None
+        return data[:length]
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -104,9 +124,45 @@ def _child_write_snapshot(engine: Engine, fd: int) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, signal.SIG_DFL)
     gc.disable()  # a collection would touch, and so copy, every page of the shared heap
-    view = memoryview(codec.encode_snapshot(engine.exchange, engine.seq, engine.last_ts_ms))
+    blob = codec.encode_snapshot(engine.exchange, engine.seq, engine.last_ts_ms)
+    view = memoryview(blob + _TRAILER.pack(len(blob), -1))
     while view:
         view = view[os.write(fd, view):]
+
+
+def _child_count_garbage(fd: int, length: int) -> None:
+    """In the forked child, after the snapshot: count the cyclic garbage among the frozen objects of the
+    heap as it was at the fork (`_count_unreachable`) and write the count into the trailer. The child holds no
+    descriptor of the parent's any more, so whatever finalizers do here reaches nothing outside it;
+    what they print is dropped. An alarm ends a count that hangs (a finalizer waiting for a lock some
+    other thread of the parent held at the fork)."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    os.dup2(null, 2)
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    signal.alarm(GARBAGE_COUNT_TIMEOUT_S)
+    os.pwrite(fd, _TRAILER.pack(length, _count_unreachable()), length)
+
+
+def _count_unreachable() -> int:
+    """The cyclic garbage among frozen objects: what the parent's own collections cannot reach. A first
+    collection takes what they can (the unfrozen generations), so that it is not counted."""
+    gc.collect()
+    gc.unfreeze()
+    return gc.collect()
+
+
+def sweep_garbage(counted: int) -> int:
+    """A full collection of the whole heap, frozen objects included, then everything alive frozen again:
+    frees the cyclic garbage that freezes trapped (`counted` is what a snapshot child found). One pause
+    as long as a full collection; returns the objects collected."""
+    t0 = time.perf_counter()
+    gc.unfreeze()
+    collected = gc.collect()
+    gc.freeze()
+    log.info("swept the frozen heap: %d unreachable objects (a snapshot child counted %d) in %.0f ms",
+             collected, counted, (time.perf_counter() - t0) * 1000)
+    return collected
 
 
 class Stamped(NamedTuple):
@@ -288,9 +344,10 @@ class Engine:
             )
         return self.seq, codec.encode_snapshot(self.exchange, self.seq, self.last_ts_ms)
 
-    def fork_snapshot(self, spool_dir: str | None = None) -> ChildSnapshot:
+    def fork_snapshot(self, spool_dir: str | None = None, count_garbage: bool = False) -> ChildSnapshot:
         """Start encoding the current state in a forked child (between batches only, as for
-        `encode_snapshot`); store the blob its `collect()` returns with `save_snapshot`."""
+        `encode_snapshot`); store the blob its `collect()` returns with `save_snapshot`. With
+        `count_garbage` the child then counts the heap's cyclic garbage (`ChildSnapshot.garbage`)."""
         self._check_usable()
         if self.applied_seq != self.seq:
             raise RuntimeError(
@@ -310,6 +367,8 @@ class Engine:
                 _close_inherited_fds(spool.fileno())
                 _child_write_snapshot(self, spool.fileno())
                 code = 0
+                if count_garbage:
+                    _child_count_garbage(spool.fileno(), os.fstat(spool.fileno()).st_size - _TRAILER.size)
             except BaseException as exc:
                 os.write(2, f"backlay: snapshot child failed: {exc!r}\n".encode())
             finally:
@@ -364,6 +423,8 @@ class Sequencer:
         snapshot_every: int | None = None,
         child_snapshots: bool = CHILD_SNAPSHOTS,
         spool_dir: str | None = None,
+        freeze_at_snapshots: bool = False,
+        sweep_garbage_min: int = DEFAULT_SWEEP_GARBAGE_MIN,
     ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be >= 1")
@@ -373,6 +434,10 @@ class Sequencer:
         self._snapshot_every = snapshot_every  # commands between automatic snapshots; None: never
         self._child_snapshots = child_snapshots  # pickle in a forked child rather than in this process
         self._spool_dir = spool_dir  # where a child writes its snapshot before this process stores it
+        # With child snapshots: freeze the heap at each one (the collector's full passes then walk only
+        # what is newer), and sweep when the child finds that much cyclic garbage the freezes trapped.
+        self._freeze = freeze_at_snapshots and child_snapshots
+        self._sweep_garbage_min = sweep_garbage_min
         self._snapshot_task: asyncio.Task[None] | None = None  # a child's snapshot being collected
         self.snapshot_child: ChildSnapshot | None = None  # the child pickling a snapshot now, if any
         self._listeners: list[Listener] = []
@@ -506,10 +571,15 @@ class Sequencer:
         waiters, self._snapshot_waiters = self._snapshot_waiters, []
         if self._child_snapshots:
             try:
-                child = self.engine.fork_snapshot(self._spool_dir)
+                child = self.engine.fork_snapshot(self._spool_dir, count_garbage=self._freeze)
             except OSError:
                 log.exception("could not fork a snapshot child; taking the snapshot in this process")
             else:
+                if self._freeze:
+                    # The young generations first: their garbage is not trapped by the freeze. (The
+                    # child does not see this; it counts the heap as it was at the fork.)
+                    gc.collect(1)
+                    gc.freeze()
                 self.snapshot_child = child
                 self._snapshot_task = asyncio.create_task(self._collect(child, waiters), name="backlay-snapshot")
                 return
@@ -526,6 +596,8 @@ class Sequencer:
         try:
             blob = await asyncio.to_thread(child.collect)
             await asyncio.to_thread(self.engine.save_snapshot, child.seq, blob)
+            if self._freeze and child.garbage is not None and child.garbage >= self._sweep_garbage_min:
+                sweep_garbage(child.garbage)
         except Exception as exc:
             self._snapshot_done(waiters, exc)
         except BaseException as exc:  # cancelled: whether it was stored is unknown to the waiters

@@ -98,7 +98,8 @@ class Server:
         engine = Engine(SqliteJournal(cfg.journal_path), lambda: Exchange(cfg.currency))
         await asyncio.to_thread(engine.recover)
         freeze_heap()
-        sequencer = Sequencer(engine, snapshot_every=cfg.snapshot_every, spool_dir=str(cfg.data_dir))
+        sequencer = Sequencer(engine, snapshot_every=cfg.snapshot_every, spool_dir=str(cfg.data_dir),
+                              freeze_at_snapshots=True)
         await sequencer.start()
         identity = IdentityStore(cfg.data_dir / "identity.db")
         placements = DelayedPlacements()

@@ -7,11 +7,14 @@ its result is returned, with group commit; restart replays snapshot + journal to
 from __future__ import annotations
 
 import asyncio
+import gc
+import logging
 import os
 import signal
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -640,6 +643,68 @@ def test_a_snapshot_child_holds_no_copy_of_the_parents_sockets(db: Path, held_sn
         asyncio.run(main())
     finally:
         peer.close()
+
+
+class Node:
+    peer: Node | None = None
+
+
+@needs_fork
+def test_cyclic_garbage_the_freezes_trapped_is_counted_by_the_child_and_swept(
+        db: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """With freeze_at_snapshots (as `backlay serve` runs), each snapshot freezes the heap, so that the
+    collector's full passes walk only what is newer; frozen cyclic garbage is out of their reach, so
+    the snapshot child counts it over the whole heap and the sequencer sweeps once it is enough."""
+    async def main() -> None:
+        seq = Sequencer(Engine(SqliteJournal(db)), clock_ms=lambda: T0_MS, child_snapshots=True,
+                        freeze_at_snapshots=True, sweep_garbage_min=2)
+        await seq.start()
+        await asyncio.gather(*(seq.submit(c) for c in setup_commands()))
+        a, b = Node(), Node()
+        a.peer, b.peer = b, a
+        gone = weakref.ref(a)
+        gc.freeze()  # as an earlier snapshot (or the start-up) would
+        del a, b  # a reference cycle among frozen objects: garbage that no collection here finds
+        gc.collect()
+        assert gone() is not None
+        with caplog.at_level(logging.INFO, logger="backlay.sequencer"):
+            assert await seq.snapshot() == len(setup_commands())
+        assert gone() is None  # the child counted it, the sweep freed it
+        assert "swept the frozen heap" in caplog.text
+        assert gc.get_freeze_count() > 0  # and what is alive is frozen again
+        await seq.stop()
+
+    try:
+        asyncio.run(main())
+    finally:
+        gc.unfreeze()
+
+
+@needs_fork
+def test_a_garbage_count_that_hangs_is_abandoned_and_the_snapshot_kept(
+        db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The count runs finalizers in the child, one of which might wait for a lock that another thread of
+    the parent held at the fork: an alarm ends it, the snapshot written before it stands, no sweep."""
+    monkeypatch.setattr(sequencer_module, "GARBAGE_COUNT_TIMEOUT_S", 1)
+    monkeypatch.setattr(sequencer_module, "_count_unreachable", lambda: time.sleep(3600) or 0)
+
+    async def main() -> None:
+        seq = Sequencer(Engine(SqliteJournal(db)), clock_ms=lambda: T0_MS, child_snapshots=True,
+                        freeze_at_snapshots=True, sweep_garbage_min=0)
+        await seq.start()
+        await asyncio.gather(*(seq.submit(c) for c in setup_commands()))
+        t0 = time.monotonic()
+        assert await asyncio.wait_for(seq.snapshot(), timeout=60) == len(setup_commands())
+        assert time.monotonic() - t0 < 30
+        await seq.stop()
+
+    try:
+        asyncio.run(main())
+    finally:
+        gc.unfreeze()
+    again = open_engine(db)
+    assert again.snapshot_seq == len(setup_commands())  # the snapshot is there and usable
+    again.close()
 
 
 @needs_fork
