@@ -72,8 +72,8 @@ class ChildSnapshot:
         self.seq = seq
         self.pid = pid
         self._spool = spool
-        # Objects that the child's full collection found unreachable (reference cycles) in the heap as
-        # it was at the fork, frozen ones included; None when not counted.
+        # Objects of cyclic garbage the child found among the frozen objects of the heap as it was at
+        # the fork (see _count_unreachable); None when not counted.
         self.garbage: int | None = None
 
     def collect(self) -> bytes:
@@ -125,16 +125,17 @@ def _child_write_snapshot(engine: Engine, fd: int) -> None:
         signal.signal(sig, signal.SIG_DFL)
     gc.disable()  # a collection would touch, and so copy, every page of the shared heap
     blob = codec.encode_snapshot(engine.exchange, engine.seq, engine.last_ts_ms)
-    view = memoryview(blob + _TRAILER.pack(len(blob), -1))
-    while view:
-        view = view[os.write(fd, view):]
+    for data in (blob, _TRAILER.pack(len(blob), -1)):
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
 
 
 def _child_count_garbage(fd: int, length: int) -> None:
     """In the forked child, after the snapshot: count the cyclic garbage among the frozen objects of the
-    heap as it was at the fork (`_count_unreachable`) and write the count into the trailer. The child holds no
-    descriptor of the parent's any more, so whatever finalizers do here reaches nothing outside it;
-    what they print is dropped. An alarm ends a count that hangs (a finalizer waiting for a lock some
+    heap as it was at the fork (`_count_unreachable`) and write the count into the trailer. The child
+    holds no descriptor of the parent's any more, so whatever finalizers do here reaches nothing
+    outside it; what they print is dropped. An alarm ends a count that hangs (a finalizer waiting for a lock some
     other thread of the parent held at the fork)."""
     null = os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, 1)
