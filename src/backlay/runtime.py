@@ -3,7 +3,8 @@
 The core allocates many small objects per command (orders, fragments, events, reports) and keeps a
 large live heap (every current order), so CPython's default generation-0 threshold (700 allocations)
 runs collections constantly and every full collection walks the whole book. A higher threshold, plus
-freezing what recovery loaded, removes most of that cost; cycles are still collected.
+freezing what recovery loaded (and, in the sequencer, the heap at each snapshot), removes most of that
+cost; cycles are still collected (frozen ones by the sequencer's sweep, see sequencer.sweep_garbage).
 """
 
 from __future__ import annotations
