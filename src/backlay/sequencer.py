@@ -117,12 +117,18 @@ def _close_inherited_fds(*keep: int) -> None:
     os.closerange(low, os.sysconf("SC_OPEN_MAX"))
 
 
+def _child_signals() -> None:
+    """First thing in the forked child: signals are no longer the parent's business here."""
+    signal.set_wakeup_fd(-1)  # a signal here must not wake the parent's event loop
+    # A Ctrl-C reaches the whole process group, a service stop often the whole cgroup: stopping is the
+    # parent's to handle (it waits for this snapshot), and should the parent die, so does the child.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+
+
 def _child_write_snapshot(engine: Engine, fd: int) -> None:
     """In the forked child: encode the state and write it to `fd`. Nothing else of the parent's (its
-    event loop, journal connection, threads, signal wake-up fd) is touched; the caller _exits."""
-    signal.set_wakeup_fd(-1)  # a signal here must not wake the parent's event loop
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, signal.SIG_DFL)
+    event loop, journal connection, threads) is touched; the caller _exits."""
     gc.disable()  # a collection would touch, and so copy, every page of the shared heap
     blob = codec.encode_snapshot(engine.exchange, engine.seq, engine.last_ts_ms)
     for data in (blob, _TRAILER.pack(len(blob), -1)):
@@ -364,6 +370,7 @@ class Engine:
         if pid == 0:  # the child: never returns into the parent's code
             code = 1
             try:
+                _child_signals()
                 _die_with_parent(parent_pid)
                 _close_inherited_fds(spool.fileno())
                 _child_write_snapshot(self, spool.fileno())

@@ -708,6 +708,26 @@ def test_a_garbage_count_that_hangs_is_abandoned_and_the_snapshot_kept(
 
 
 @needs_fork
+def test_a_snapshot_child_ignores_ctrl_c(db: Path, held_snapshot_child: int) -> None:
+    """Ctrl-C reaches the whole process group, the child too: the child goes on (stopping is the
+    parent's to handle, and it waits for the snapshot)."""
+    release_fd = held_snapshot_child
+
+    async def main() -> None:
+        seq, snapshot = await start_held_snapshot(db)
+        assert seq.snapshot_child is not None
+        await asyncio.sleep(0.2)  # the child has set its signals
+        os.kill(seq.snapshot_child.pid, signal.SIGINT)
+        os.kill(seq.snapshot_child.pid, signal.SIGTERM)
+        await asyncio.sleep(0.2)
+        os.write(release_fd, b"g")
+        assert await asyncio.wait_for(snapshot, timeout=60) == len(setup_commands())
+        await seq.stop()
+
+    asyncio.run(main())
+
+
+@needs_fork
 @pytest.mark.parametrize("how", ["fails", "killed"])
 def test_a_failed_snapshot_child_fails_only_the_snapshot(db: Path, held_snapshot_child: int,
                                                          how: str) -> None:
