@@ -604,8 +604,6 @@ class Sequencer:
         try:
             blob = await asyncio.to_thread(child.collect)
             await asyncio.to_thread(self.engine.save_snapshot, child.seq, blob)
-            if self._freeze and child.garbage is not None and child.garbage >= self._sweep_garbage_min:
-                sweep_garbage(child.garbage)
         except Exception as exc:
             self._snapshot_done(waiters, exc)
         except BaseException as exc:  # cancelled: whether it was stored is unknown to the waiters
@@ -613,6 +611,8 @@ class Sequencer:
             raise
         else:
             self._snapshot_done(waiters, child.seq)
+            if self._freeze and child.garbage is not None and child.garbage >= self._sweep_garbage_min:
+                sweep_garbage(child.garbage)  # after the waiters: the snapshot is stored, whatever this costs
         finally:
             self._snapshot_task = self.snapshot_child = None
             self._wake.set()  # the writer task looks again: waiters may have queued, or another be due
