@@ -126,8 +126,8 @@ def _child_signals() -> None:
         signal.signal(sig, signal.SIG_IGN)
 
 
-def _child_write_snapshot(engine: Engine, fd: int) -> None:
-    """In the forked child: encode the state and write it to `fd`. Nothing else of the parent's (its
+def _child_write_snapshot(engine: Engine, fd: int) -> int:
+    """In the forked child: encode the state and write it to `fd`; returns the snapshot's length. Nothing else of the parent's (its
     event loop, journal connection, threads) is touched; the caller _exits."""
     gc.disable()  # a collection would touch, and so copy, every page of the shared heap
     blob = codec.encode_snapshot(engine.exchange, engine.seq, engine.last_ts_ms)
@@ -135,6 +135,7 @@ def _child_write_snapshot(engine: Engine, fd: int) -> None:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
+    return len(blob)
 
 
 def _child_count_garbage(fd: int, length: int) -> None:
@@ -373,10 +374,10 @@ class Engine:
                 _child_signals()
                 _die_with_parent(parent_pid)
                 _close_inherited_fds(spool.fileno())
-                _child_write_snapshot(self, spool.fileno())
+                length = _child_write_snapshot(self, spool.fileno())
                 code = 0
                 if count_garbage:
-                    _child_count_garbage(spool.fileno(), os.fstat(spool.fileno()).st_size - _TRAILER.size)
+                    _child_count_garbage(spool.fileno(), length)
             except BaseException as exc:
                 os.write(2, f"backlay: snapshot child failed: {exc!r}\n".encode())
             finally:

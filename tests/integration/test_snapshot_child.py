@@ -33,7 +33,7 @@ PARENT = textwrap.dedent(
 
     def held(engine, fd):  # the child waits here until killed
         os.read(int(sys.argv[2]), 1)
-        real(engine, fd)
+        return real(engine, fd)
 
     sm._child_write_snapshot = held
     real_close = sm._close_inherited_fds

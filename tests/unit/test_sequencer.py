@@ -558,10 +558,10 @@ def held_snapshot_child(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
     read_fd, write_fd = os.pipe()
     real = sequencer_module._child_write_snapshot
 
-    def held(engine: Engine, fd: int) -> None:
+    def held(engine: Engine, fd: int) -> int:
         if os.read(read_fd, 1) != b"g":
             raise RuntimeError("told to fail")
-        real(engine, fd)
+        return real(engine, fd)
 
     real_close = sequencer_module._close_inherited_fds
 
