@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections import deque
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
 
 import msgspec
 
@@ -78,12 +78,12 @@ from .wallet import Account, Position, unmatched_reserve_minor
 
 # Limits of 003: instructions per call (L10609-10610, L10056-10057, L11156-11158, L11186-11188),
 # customerRef de-duplication window (L10611-10618), marketVersion length (L9811-9812).
-MAX_PLACE_INSTRUCTIONS = 200
-MAX_EDIT_INSTRUCTIONS = 60
-CUSTOMER_REF_WINDOW_MS = 60_000
-MAX_MARKET_VERSION = 10**12 - 1
-MAX_ORDER_REF_CHARS = 32
-FIRST_BET_ID = 100_000_000_001  # 12-digit numeric strings, like Betfair's
+MAX_PLACE_INSTRUCTIONS: Final = 200
+MAX_EDIT_INSTRUCTIONS: Final = 60
+CUSTOMER_REF_WINDOW_MS: Final = 60_000
+MAX_MARKET_VERSION: Final = 10**12 - 1
+MAX_ORDER_REF_CHARS: Final = 32
+FIRST_BET_ID: Final = 100_000_000_001  # 12-digit numeric strings, like Betfair's
 
 # Market definition fields an operator may change without a material change.
 NON_MATERIAL_FIELDS = frozenset(
@@ -106,17 +106,22 @@ class Prepared:
     """A validated place instruction, ready to reserve and execute."""
 
     __slots__ = (
-        "bsp_liability_minor", "index", "instruction", "key", "min_fill_minor", "order_type", "persistence",
-        "price_h", "reserve_minor", "side", "size_minor", "target_minor", "target_type", "tick",
-        "time_in_force",
+        "bsp_liability_minor", "customer_order_ref", "given_persistence", "index", "instruction", "key",
+        "min_fill_minor", "order_type", "persistence", "price_h", "reserve_minor", "side", "size_minor",
+        "target_minor", "target_type", "tick", "time_in_force",
     )
 
-    def __init__(self, instruction: PlaceInstruction, key: tuple[int, int], index: int) -> None:
+    # The instruction's fields are copied here as they are read once: each read of a msgspec field is
+    # a generic attribute look-up in the compiled core, and a placement needs them several times.
+    def __init__(self, instruction: PlaceInstruction, key: tuple[int, int], index: int, side: int,
+                 order_type: str, customer_order_ref: str | None) -> None:
         self.instruction = instruction
         self.key = key  # the runner's own key tuple, shared rather than rebuilt
         self.index = index
-        self.side = instruction.side
-        self.order_type = instruction.order_type
+        self.side = side
+        self.order_type = order_type
+        self.customer_order_ref = customer_order_ref
+        self.given_persistence: str | None = None  # as the instruction gave it, for the report's echo
         self.persistence = codes.LAPSE
         self.time_in_force: str | None = None
         self.price_h = 0
@@ -314,7 +319,7 @@ class Exchange:
             if order.status == codes.PENDING:
                 self._lapse_or_cancel(market, order, order.remaining_minor, ts_ms, lapse=True, reason=reason)
         self._refresh_exposure(market, dl.account_id)
-        reports = [self._instruction_report(p.instruction, o, codes.FAILURE, InstrErr.BET_TAKEN_OR_LAPSED)
+        reports = [self._instruction_report(p, o, codes.FAILURE, InstrErr.BET_TAKEN_OR_LAPSED)
                    for p, o in zip(dl.prepared, dl.orders)]
         report = PlaceExecutionReport(status=codes.FAILURE, error_code=ExecErr.BET_ACTION_ERROR,
                                       market_id=market.market_id, customer_ref=dl.customer_ref,
@@ -338,39 +343,45 @@ class Exchange:
 
     def _validate_place(self, market: Market, ins: PlaceInstruction) -> Prepared | str:
         """One instruction's checks, in the order the spec's error codes suggest; returns the first
-        InstructionReportErrorCode that applies."""
+        InstrErr code that applies. Each field of the instruction is read once (see Prepared)."""
         runner = market.runner(ins.selection_id, ins.handicap_h)
         if runner is None or runner.status == codes.REMOVED_VACANT:
             return InstrErr.INVALID_RUNNER
         if runner.status == codes.REMOVED:
             return InstrErr.RUNNER_REMOVED
-        if ins.customer_order_ref is not None and len(ins.customer_order_ref) > MAX_ORDER_REF_CHARS:
+        order_ref = ins.customer_order_ref
+        if order_ref is not None and len(order_ref) > MAX_ORDER_REF_CHARS:
             return InstrErr.INVALID_CUSTOMER_ORDER_REF
-        if ins.side not in (BACK, LAY):
+        side = ins.side
+        if side != BACK and side != LAY:
             return InstrErr.INVALID_BID_TYPE
-        p = Prepared(ins, runner.key, runner.index)
+        order_type = ins.order_type
+        p = Prepared(ins, runner.key, runner.index, side, order_type, order_ref)
         params = self.params
         d = market.definition
-        if ins.order_type == codes.LIMIT:
+        if order_type == codes.LIMIT:
             lo = ins.limit
             if lo is None:
                 return InstrErr.INVALID_BID_TYPE
-            tick = market.ladder.tick(lo.price_h)
+            price_h = lo.price_h
+            tick = market.ladder.tick(price_h)
             if tick is None:
                 return InstrErr.INVALID_ODDS
-            p.price_h = lo.price_h
+            p.price_h = price_h
             p.tick = tick
-            if lo.time_in_force is not None:
-                if lo.time_in_force != codes.FILL_OR_KILL:
+            time_in_force, given_persistence, min_fill = lo.time_in_force, lo.persistence, lo.min_fill_minor
+            p.given_persistence = given_persistence
+            if time_in_force is not None:
+                if time_in_force != codes.FILL_OR_KILL:
                     return InstrErr.TIME_IN_FORCE_CONFLICT
                 # LAPSE is ignored with FILL_OR_KILL (003:L10837-10841); anything else is nonsensical
-                if lo.persistence not in (None, codes.LAPSE):
+                if given_persistence is not None and given_persistence != codes.LAPSE:
                     return InstrErr.UNEXPECTED_PERSISTENCE_TYPE
                 p.time_in_force = codes.FILL_OR_KILL
-            elif lo.min_fill_minor is not None:
+            elif min_fill is not None:
                 return InstrErr.UNEXPECTED_MIN_FILL_SIZE
             else:
-                persistence = lo.persistence or codes.LAPSE
+                persistence = given_persistence or codes.LAPSE
                 if persistence == codes.PERSIST and not d.persistence_enabled:
                     return InstrErr.INVALID_PERSISTENCE_TYPE
                 if persistence == codes.MARKET_ON_CLOSE and (
@@ -380,45 +391,44 @@ class Exchange:
                 if persistence not in codes.PERSISTENCE_TYPES:
                     return InstrErr.INVALID_PERSISTENCE_TYPE
                 p.persistence = persistence
-            if lo.bet_target_type is not None:
+            target_type, size_minor = lo.bet_target_type, lo.size_minor
+            if target_type is not None:
                 # size and betTargetType are exclusive; targets are invalid on LINE markets (003:L12338-12358)
-                if lo.size_minor is not None or market.is_line or lo.bet_target_type not in (
+                if size_minor is not None or market.is_line or target_type not in (
                     codes.BACKERS_PROFIT, codes.PAYOUT
                 ):
                     return InstrErr.INVALID_BET_SIZE
-                if lo.bet_target_minor is None or lo.bet_target_minor <= 0:
+                target_minor = lo.bet_target_minor
+                if target_minor is None or target_minor <= 0:
                     return InstrErr.INVALID_BET_SIZE
-                p.target_type = lo.bet_target_type
-                p.target_minor = lo.bet_target_minor
-                size = target_size_minor(p.target_type, p.target_minor, p.price_h)
-                if ins.side == BACK:
-                    p.reserve_minor = size
-                else:
-                    # a lay's matched liability never exceeds its profit target, nor its payout target
-                    p.reserve_minor = p.target_minor
+                p.target_type = target_type
+                p.target_minor = target_minor
+                size = target_size_minor(target_type, target_minor, price_h)
+                # a lay's matched liability never exceeds its profit target, nor its payout target
+                p.reserve_minor = size if side == BACK else target_minor
             else:
-                if lo.size_minor is None or lo.size_minor <= 0:
+                if size_minor is None or size_minor <= 0:
                     return InstrErr.INVALID_BET_SIZE
-                size = lo.size_minor
+                size = size_minor
                 p.size_minor = size
-                p.reserve_minor = size if (ins.side == BACK or market.is_line) else \
-                    lay_liability_reserve_minor(size, p.price_h)
+                p.reserve_minor = size if (side == BACK or market.is_line) else \
+                    lay_liability_reserve_minor(size, price_h)
             # min stake, or min payout for LIMIT orders (003:L10944-10952)
-            payout_price_h = 200 if market.is_line else p.price_h
+            payout_price_h = 200 if market.is_line else price_h
             if size < params.min_bet_size_minor and size * payout_price_h < params.min_bet_payout_minor * 100:
                 return InstrErr.INVALID_BET_SIZE
-            if p.time_in_force is not None and lo.min_fill_minor is not None and p.target_type is None:
-                mf = lo.min_fill_minor
-                if mf <= 0 or mf > size or mf < params.min_bet_size_minor:
+            if p.time_in_force is not None and min_fill is not None and target_type is None:
+                if min_fill <= 0 or min_fill > size or min_fill < params.min_bet_size_minor:
                     return InstrErr.INVALID_MIN_FILL_SIZE
-                p.min_fill_minor = mf
+                p.min_fill_minor = min_fill
             return p
-        if ins.order_type in (codes.LIMIT_ON_CLOSE, codes.MARKET_ON_CLOSE):
-            if ins.limit is not None and ins.limit.time_in_force is not None:
+        if order_type == codes.LIMIT_ON_CLOSE or order_type == codes.MARKET_ON_CLOSE:
+            limit = ins.limit
+            if limit is not None and limit.time_in_force is not None:
                 return InstrErr.INVALID_ORDER_TYPE
             if not d.bsp_market or market.is_line or market.inplay or market.bsp_reconciled:
                 return InstrErr.MARKET_NOT_OPEN_FOR_BSP_BETTING
-            if ins.order_type == codes.LIMIT_ON_CLOSE:
+            if order_type == codes.LIMIT_ON_CLOSE:
                 loc = ins.limit_on_close
                 if loc is None:
                     return InstrErr.INVALID_BID_TYPE
@@ -432,7 +442,7 @@ class Exchange:
                     return InstrErr.INVALID_BID_TYPE
                 liability = moc.liability_minor
             # min BSP liability applies to lays; backs use the min bet size (001:L230, 003:L10709-10710)
-            minimum = params.min_bsp_liability_minor if ins.side == LAY else params.min_bet_size_minor
+            minimum = params.min_bsp_liability_minor if side == LAY else params.min_bet_size_minor
             if liability <= 0 or liability < minimum:
                 return InstrErr.INVALID_BET_SIZE
             p.persistence = codes.MARKET_ON_CLOSE
@@ -442,33 +452,37 @@ class Exchange:
         return InstrErr.INVALID_BID_TYPE
 
     def _place_orders(self, cmd: PlaceOrders, ts_ms: int) -> PlaceExecutionReport:
+        # each field read once (see Prepared)
+        account_id, instructions, customer_ref = cmd.account_id, cmd.instructions, cmd.customer_ref
         market = self.markets.get(cmd.market_id)
         if market is None:
             return self._place_failure(cmd, ExecErr.INVALID_MARKET_ID)
-        acct = self.accounts.get(cmd.account_id)
+        acct = self.accounts.get(account_id)
         if acct is None or acct.status != "ACTIVE":
             return self._place_failure(cmd, ExecErr.INVALID_ACCOUNT_STATE)
-        if not cmd.instructions:
+        if not instructions:
             return self._place_failure(cmd, ExecErr.INVALID_ORDER)
-        if len(cmd.instructions) > MAX_PLACE_INSTRUCTIONS:
+        if len(instructions) > MAX_PLACE_INSTRUCTIONS:
             return self._place_failure(cmd, ExecErr.TOO_MANY_INSTRUCTIONS)
-        if cmd.market_version is not None and not 0 <= cmd.market_version <= MAX_MARKET_VERSION:
+        market_version, strategy_ref = cmd.market_version, cmd.customer_strategy_ref
+        if market_version is not None and not 0 <= market_version <= MAX_MARKET_VERSION:
             return self._place_failure(cmd, ExecErr.INVALID_MARKET_VERSION)
-        if cmd.customer_strategy_ref is not None and len(cmd.customer_strategy_ref) > 15:
+        if strategy_ref is not None and len(strategy_ref) > 15:
             return self._place_failure(cmd, ExecErr.INVALID_ORDER)
-        if self._customer_ref_seen("place", cmd.account_id, cmd.customer_ref, ts_ms):
+        if self._customer_ref_seen("place", account_id, customer_ref, ts_ms):
             return self._place_failure(cmd, ExecErr.DUPLICATE_TRANSACTION)
         if market.status != codes.OPEN:
             code = ExecErr.MARKET_SUSPENDED if market.status == codes.SUSPENDED else ExecErr.MARKET_NOT_OPEN_FOR_BETTING
-            return self._place_failure(cmd, code, dict.fromkeys(range(len(cmd.instructions)),
+            return self._place_failure(cmd, code, dict.fromkeys(range(len(instructions)),
                                                                 InstrErr.MARKET_NOT_OPEN_FOR_BETTING))
-        prepared, errors = self._prepare(market, cmd.instructions)
+        prepared, errors = self._prepare(market, instructions)
         if errors:
             return self._place_failure(cmd, ExecErr.BET_ACTION_ERROR, errors)
-        report = self._place_prepared(market, acct, prepared, cmd.customer_ref, cmd.customer_strategy_ref,
-                                      cmd.source_app_key, cmd.market_version, cmd.async_, ts_ms)
-        if report.error_code not in (ExecErr.INSUFFICIENT_FUNDS, ExecErr.LOSS_LIMIT_EXCEEDED):
-            self._remember_customer_ref("place", cmd.account_id, cmd.customer_ref, ts_ms)
+        report = self._place_prepared(market, acct, prepared, customer_ref, strategy_ref,
+                                      cmd.source_app_key, market_version, cmd.async_, ts_ms)
+        error_code = report.error_code
+        if error_code != ExecErr.INSUFFICIENT_FUNDS and error_code != ExecErr.LOSS_LIMIT_EXCEEDED:
+            self._remember_customer_ref("place", account_id, customer_ref, ts_ms)
         return report
 
     def _prepare(self, market: Market, instructions: list[PlaceInstruction]) -> tuple[list[Prepared], dict[int, str]]:
@@ -553,13 +567,13 @@ class Exchange:
 
     def _new_order(self, market: Market, acct: Account, p: Prepared, strategy_ref: str | None,
                    app_key: str | None, ts_ms: int) -> Order:
-        ins = p.instruction
-        order = Order(self._new_bet_id(), acct.account_id, market.market_id, ins.selection_id, ins.handicap_h,
+        key = p.key
+        order = Order(self._new_bet_id(), acct.account_id, market.market_id, key[0], key[1],
                       p.side, p.order_type, p.persistence, p.price_h, p.tick, p.size_minor, ts_ms, market.version)
         order.runner_index = p.index
         order.time_in_force = p.time_in_force
         order.bsp_liability_minor = p.bsp_liability_minor
-        order.customer_order_ref = ins.customer_order_ref or None
+        order.customer_order_ref = p.customer_order_ref or None
         order.customer_strategy_ref = strategy_ref or None
         order.source_app_key = app_key
         order.reserved_minor = p.reserve_minor  # already held by _reserve_batch
@@ -591,7 +605,7 @@ class Exchange:
                 self._lapse_or_cancel(market, order, order.remaining_minor, ts_ms, lapse=True,
                                       reason=Lapse.MKT_VERSION)
             self._refresh_exposure(market, acct.account_id)
-            reports = [self._instruction_report(p.instruction, o, codes.FAILURE, InstrErr.BET_TAKEN_OR_LAPSED)
+            reports = [self._instruction_report(p, o, codes.FAILURE, InstrErr.BET_TAKEN_OR_LAPSED)
                        for p, o in zip(prepared, orders)]
             return PlaceExecutionReport(status=codes.FAILURE, error_code=ExecErr.BET_ACTION_ERROR,
                                         market_id=market.market_id, customer_ref=customer_ref,
@@ -607,7 +621,7 @@ class Exchange:
             self.delayed.sort(key=lambda dl: (dl.due_ms, dl.token))
             for order in orders:
                 self._events.append(OrderChanged(market.market_id, order.account_id, order.bet_id))
-            reports = [self._instruction_report(p.instruction, o, codes.SUCCESS, None, pending=True)
+            reports = [self._instruction_report(p, o, codes.SUCCESS, None, pending=True)
                        for p, o in zip(prepared, orders)]
             return PlaceExecutionReport(status=codes.SUCCESS, market_id=market.market_id, customer_ref=customer_ref,
                                         instruction_reports=reports, delayed_token=token, delayed_until_ms=due)
@@ -619,16 +633,14 @@ class Exchange:
         """The report of an executed batch. Bets the account's best-execution preference lapsed are
         failures, so such a batch is not atomic (003:L10600-10603)."""
         reports = [
-            self._instruction_report(p.instruction, o, codes.FAILURE, InstrErr.BET_LAPSED_PRICE_IMPROVEMENT_TOO_LARGE)
+            self._instruction_report(p, o, codes.FAILURE, InstrErr.BET_LAPSED_PRICE_IMPROVEMENT_TOO_LARGE)
             if o.lapse_reason == Lapse.PRICE_IMP_TOO_LARGE else
-            self._instruction_report(p.instruction, o, codes.SUCCESS, None, pending=async_)
+            self._instruction_report(p, o, codes.SUCCESS, None, pending=async_)
             for p, o in zip(prepared, orders)
         ]
-        status = _batch_status(reports)
-        if status["status"] == codes.FAILURE:
-            status["error_code"] = ExecErr.BET_ACTION_ERROR
-        return PlaceExecutionReport(market_id=market_id, customer_ref=customer_ref, instruction_reports=reports,
-                                    **status)
+        status, error_code = _batch_status(reports)
+        return PlaceExecutionReport(status=status, market_id=market_id, customer_ref=customer_ref,
+                                    instruction_reports=reports, error_code=error_code)
 
     def _passive(self, market: Market, prepared: list[Prepared]) -> bool:
         """PASSIVE bet delay model: plain LIMIT orders that cannot match now skip the delay (003:L9958-9966)."""
@@ -647,31 +659,26 @@ class Exchange:
         return True
 
     @staticmethod
-    def _instruction_report(ins: PlaceInstruction, order: Order, status: str, error: str | None,
+    def _instruction_report(p: Prepared, order: Order, status: str, error: str | None,
                             pending: bool = False) -> PlaceInstructionReport:
-        echo = ins
-        lo = ins.limit
-        if lo is not None and ins.order_type == codes.LIMIT:
-            # the echo normalises persistence: a missing one is LAPSE (003:L10927 vs L10932), and it is
-            # left out when a time in force is given (003:L10837 vs L10841)
-            if lo.time_in_force is not None:
-                if lo.persistence is not None:
-                    echo = msgspec.structs.replace(ins, limit=msgspec.structs.replace(lo, persistence=None))
-            elif lo.persistence is None:
-                echo = msgspec.structs.replace(ins, limit=msgspec.structs.replace(lo, persistence=codes.LAPSE))
+        echo = p.instruction
+        # the echo normalises persistence: a missing one is LAPSE (003:L10927 vs L10932), and it is left
+        # out when a time in force is given (003:L10837 vs L10841)
+        fok = p.time_in_force is not None
+        if p.order_type == codes.LIMIT and (p.given_persistence is not None) == fok:
+            lo = echo.limit
+            assert lo is not None
+            echo = msgspec.structs.replace(echo, limit=msgspec.structs.replace(
+                lo, persistence=None if fok else codes.LAPSE))
         if pending:
             return PlaceInstructionReport(status=status, instruction=echo, error_code=error,
                                           order_status=codes.PENDING, bet_id=order.bet_id, placed_ms=order.placed_ms)
-        bsp = order.order_type != codes.LIMIT
+        if order.order_type != codes.LIMIT:  # no status or matched size for MOC/LOC (003:L12376-12386)
+            return PlaceInstructionReport(status=status, instruction=echo, error_code=error, bet_id=order.bet_id,
+                                          placed_ms=order.placed_ms)
         return PlaceInstructionReport(
-            status=status,
-            instruction=echo,
-            error_code=error,
-            order_status=None if bsp else order.status,  # not returned for MOC/LOC (003:L12376-12386)
-            bet_id=order.bet_id,
-            placed_ms=order.placed_ms,
-            size_matched_minor=None if bsp else order.matched_minor,
-            matched_value=None if bsp else order.matched_value,
+            status=status, instruction=echo, error_code=error, order_status=order.status, bet_id=order.bet_id,
+            placed_ms=order.placed_ms, size_matched_minor=order.matched_minor, matched_value=order.matched_value,
         )
 
     def _execute(self, market: Market, acct: Account, prepared: list[Prepared], orders: list[Order],
@@ -820,61 +827,69 @@ class Exchange:
         return None
 
     def _cancel_orders(self, cmd: CancelOrders, ts_ms: int) -> CancelExecutionReport:
+        # the command's fields are read once: each read of a msgspec field costs a generic attribute
+        # look-up in the compiled core
+        account_id, market_id, instructions, customer_ref = (
+            cmd.account_id, cmd.market_id, cmd.instructions, cmd.customer_ref)
+
         def fail(code: str) -> CancelExecutionReport:
             reports = [CancelInstructionReport(status=codes.FAILURE, instruction=ins, error_code=InstrErr.ERROR_IN_ORDER)
-                       for ins in cmd.instructions or []]
-            return CancelExecutionReport(status=codes.FAILURE, error_code=code, market_id=cmd.market_id,
-                                         customer_ref=cmd.customer_ref, instruction_reports=reports)
+                       for ins in instructions or []]
+            return CancelExecutionReport(status=codes.FAILURE, error_code=code, market_id=market_id,
+                                         customer_ref=customer_ref, instruction_reports=reports)
 
-        if cmd.account_id not in self.accounts:
+        if account_id not in self.accounts:
             return fail(ExecErr.INVALID_ACCOUNT_STATE)
-        if self._customer_ref_seen("cancel", cmd.account_id, cmd.customer_ref, ts_ms):
+        if self._customer_ref_seen("cancel", account_id, customer_ref, ts_ms):
             return fail(ExecErr.DUPLICATE_TRANSACTION)
-        if cmd.market_id is None:
-            if cmd.instructions:
+        if market_id is None:
+            if instructions:
                 return fail(ExecErr.INVALID_MARKET_ID)
             # account-level cancel-all: no instruction reports (003:L12409-12410)
             for each in self.markets.values():
-                self._cancel_all_in_market(each, cmd.account_id, ts_ms)
-            self._remember_customer_ref("cancel", cmd.account_id, cmd.customer_ref, ts_ms)
-            return CancelExecutionReport(status=codes.SUCCESS, market_id=None, customer_ref=cmd.customer_ref,
+                self._cancel_all_in_market(each, account_id, ts_ms)
+            self._remember_customer_ref("cancel", account_id, customer_ref, ts_ms)
+            return CancelExecutionReport(status=codes.SUCCESS, market_id=None, customer_ref=customer_ref,
                                          instruction_reports=[])
-        market = self.markets.get(cmd.market_id)
+        market = self.markets.get(market_id)
         if market is None:
             return fail(ExecErr.INVALID_MARKET_ID)
-        if cmd.instructions is None:
-            reports = self._cancel_all_in_market(market, cmd.account_id, ts_ms)
-            self._remember_customer_ref("cancel", cmd.account_id, cmd.customer_ref, ts_ms)
-            return CancelExecutionReport(status=codes.SUCCESS, market_id=cmd.market_id, customer_ref=cmd.customer_ref,
+        if instructions is None:
+            reports = self._cancel_all_in_market(market, account_id, ts_ms)
+            self._remember_customer_ref("cancel", account_id, customer_ref, ts_ms)
+            return CancelExecutionReport(status=codes.SUCCESS, market_id=market_id, customer_ref=customer_ref,
                                          instruction_reports=reports)
-        if len(cmd.instructions) > MAX_EDIT_INSTRUCTIONS:
+        if len(instructions) > MAX_EDIT_INSTRUCTIONS:
             return fail(ExecErr.TOO_MANY_INSTRUCTIONS)
-        ids = [ins.bet_id for ins in cmd.instructions]
-        if len(set(ids)) != len(ids):
+        ids = [ins.bet_id for ins in instructions]
+        if len(ids) > 1 and len(set(ids)) != len(ids):
             return fail(ExecErr.DUPLICATE_BETIDS)
-        for ins in cmd.instructions:
-            o = self.orders.get(ins.bet_id)
-            if o is not None and o.account_id == cmd.account_id and o.market_id != cmd.market_id:
+        found: list[Order | None] = []
+        for bet_id in ids:
+            o = self.orders.get(bet_id)
+            if o is not None and o.account_id == account_id and o.market_id != market_id:
                 return fail(ExecErr.INVALID_ORDER)
+            found.append(o)
         reports = []
-        for ins in cmd.instructions:
-            order = self.orders.get(ins.bet_id)
-            error = self._bet_error(order, cmd.account_id, market)
-            if error is None and ins.size_reduction_minor is not None and ins.size_reduction_minor <= 0:
+        for ins, order in zip(instructions, found):
+            error = self._bet_error(order, account_id, market)
+            reduction = ins.size_reduction_minor
+            if error is None and reduction is not None and reduction <= 0:
                 error = InstrErr.INVALID_BET_SIZE
             if error is not None or order is None:
                 reports.append(CancelInstructionReport(status=codes.FAILURE, instruction=ins,
                                                        error_code=error or InstrErr.INVALID_BET_ID))
                 continue
-            by = order.remaining_minor if ins.size_reduction_minor is None else ins.size_reduction_minor
+            by = order.remaining_minor if reduction is None else reduction
             done = self._lapse_or_cancel(market, order, by, ts_ms, lapse=False)
             reports.append(CancelInstructionReport(status=codes.SUCCESS, instruction=ins, size_cancelled_minor=done,
                                                    cancelled_ms=ts_ms))
-        self._refresh_exposure(market, cmd.account_id)
-        if any(r.status == codes.SUCCESS for r in reports):  # a request that changed nothing keeps its ref
-            self._remember_customer_ref("cancel", cmd.account_id, cmd.customer_ref, ts_ms)
-        return CancelExecutionReport(market_id=cmd.market_id, customer_ref=cmd.customer_ref, instruction_reports=reports,
-                                     **_batch_status(reports))
+        self._refresh_exposure(market, account_id)
+        status, error_code = _batch_status(reports)
+        if reports and status != codes.FAILURE:  # a request that changed nothing keeps its ref
+            self._remember_customer_ref("cancel", account_id, customer_ref, ts_ms)
+        return CancelExecutionReport(status=status, error_code=error_code, market_id=market_id,
+                                     customer_ref=customer_ref, instruction_reports=reports)
 
     def _cancel_all_in_market(self, market: Market, account_id: str, ts_ms: int) -> list[CancelInstructionReport]:
         reports = []
@@ -978,8 +993,9 @@ class Exchange:
                                                                        error_code=code))
         if to_place:  # some bet was cancelled: the request did something
             self._remember_customer_ref("replace", cmd.account_id, cmd.customer_ref, ts_ms)
-        return ReplaceExecutionReport(market_id=cmd.market_id, customer_ref=cmd.customer_ref, instruction_reports=reports,
-                                      **_batch_status(reports))
+        status, error_code = _batch_status(reports)
+        return ReplaceExecutionReport(status=status, error_code=error_code, market_id=cmd.market_id,
+                                      customer_ref=cmd.customer_ref, instruction_reports=reports)
 
     # --- updateOrders ------------------------------------------------------------------------------
 
@@ -1028,11 +1044,11 @@ class Exchange:
             reports.append(UpdateInstructionReport(status=codes.SUCCESS, instruction=ins))
         if any(r.status == codes.SUCCESS for r in reports):
             self._remember_customer_ref("update", cmd.account_id, cmd.customer_ref, ts_ms)
-        status = _batch_status(reports)
+        status, error_code = _batch_status(reports)
         if all(r.error_code == InstrErr.NO_ACTION_REQUIRED for r in reports):
-            status = {"status": codes.FAILURE, "error_code": ExecErr.NO_CHANGE}
-        return UpdateExecutionReport(market_id=cmd.market_id, customer_ref=cmd.customer_ref, instruction_reports=reports,
-                                     **status)
+            status, error_code = codes.FAILURE, ExecErr.NO_CHANGE
+        return UpdateExecutionReport(status=status, error_code=error_code, market_id=cmd.market_id,
+                                     customer_ref=cmd.customer_ref, instruction_reports=reports)
 
     # --- accounts ----------------------------------------------------------------------------------
 
@@ -1355,15 +1371,19 @@ class Exchange:
         return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
-def _batch_status(reports: list[Any]) -> dict[str, Any]:
-    """SUCCESS when every instruction succeeded, FAILURE when none did, else PROCESSED_WITH_ERRORS
-    (cancel, replace and update are not atomic, 003:L9736-9739)."""
-    ok = sum(1 for r in reports if r.status == codes.SUCCESS)
+def _batch_status(reports: list[Any]) -> tuple[str, str | None]:
+    """(status, errorCode): SUCCESS when every instruction succeeded, FAILURE when none did, else
+    PROCESSED_WITH_ERRORS (cancel, replace and update are not atomic, 003:L9736-9739). A tuple, not
+    keyword arguments, because the reports are built on every placement."""
+    ok = 0
+    for r in reports:
+        if r.status == codes.SUCCESS:
+            ok += 1
     if ok == len(reports):
-        return {"status": codes.SUCCESS}
+        return codes.SUCCESS, None
     if ok == 0:
-        return {"status": codes.FAILURE, "error_code": ExecErr.BET_ACTION_ERROR}
-    return {"status": codes.PROCESSED_WITH_ERRORS, "error_code": ExecErr.PROCESSED_WITH_ERRORS}
+        return codes.FAILURE, ExecErr.BET_ACTION_ERROR
+    return codes.PROCESSED_WITH_ERRORS, ExecErr.PROCESSED_WITH_ERRORS
 
 
 __all__ = ["Exchange", "UpdateInstruction"]

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 import msgspec
 
-RETENTION_MS = 90 * 24 * 3600 * 1000
+RETENTION_MS: Final = 90 * 24 * 3600 * 1000
 
 
 class StatementItem(msgspec.Struct, kw_only=True):

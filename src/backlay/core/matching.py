@@ -8,7 +8,7 @@ and adds the backer's stake to the runner's traded volume.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from . import codes
 from . import crossmatch as cx
@@ -20,8 +20,8 @@ from .wallet import Position, unmatched_reserve_minor
 if TYPE_CHECKING:
     from .market import Market
 
-_EXECUTABLE = codes.EXECUTABLE
-_COMPLETE = codes.EXECUTION_COMPLETE
+_EXECUTABLE: Final = codes.EXECUTABLE
+_COMPLETE: Final = codes.EXECUTION_COMPLETE
 
 
 HouseOrder = Callable[["Market", int, int, int], Order]

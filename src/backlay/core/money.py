@@ -52,8 +52,9 @@ def div_round_half_away(num: int, den: int) -> int:
     """num/den rounded to the nearest int, halves away from zero. Symmetric: f(-n, d) == -f(n, d),
     so the two sides of a match always get equal and opposite amounts."""
     assert den > 0
-    q, r = divmod(abs(num), den)
-    if 2 * r >= den:
+    n = num if num >= 0 else -num
+    q = n // den  # not divmod, whose tuple is generic in the compiled core
+    if 2 * (n - q * den) >= den:
         q += 1
     return q if num >= 0 else -q
 

@@ -15,12 +15,16 @@ Available to bet = balance - exposure (summed over markets).
 
 from __future__ import annotations
 
+from typing import Final
+
 from .money import lay_liability_reserve_minor, win_minor
 from .orders import Order
 
-OUTCOMES = 0  # single-winner: one runner wins
-INDEPENDENT = 1  # each runner wins or loses on its own
-LINE_SUM = 2  # LINE markets
+# Final, here and in the other core modules: the compiled core inlines such constants instead of
+# looking the name up in the module's dict on every use
+OUTCOMES: Final = 0  # single-winner: one runner wins
+INDEPENDENT: Final = 1  # each runner wins or loses on its own
+LINE_SUM: Final = 2  # LINE markets
 
 
 class Account:
@@ -134,12 +138,18 @@ class Position:
     def hold(self, index: int, side: int, amount_minor: int) -> None:
         """Hold `amount_minor` more (or release, if negative) for an unmatched bet: a back can lose its
         stake if the runner loses; a lay can lose its liability if the runner wins."""
+        # a list item read into a typed local, then written: `lst[i] -= n` is generic arithmetic in the
+        # compiled core
         if self.mode == LINE_SUM:
             self.line_minor += amount_minor
         elif side == 0:
-            self.lose[index] -= amount_minor
+            lose = self.lose
+            v: int = lose[index]
+            lose[index] = v - amount_minor
         else:
-            self.win[index] -= amount_minor
+            win = self.win
+            w: int = win[index]
+            win[index] = w - amount_minor
 
     # --- incremental updates -------------------------------------------------------------------
 
@@ -158,12 +168,15 @@ class Position:
             return
         w = win_minor(size_minor, price_h)
         i = order.runner_index
+        win, lose = self.win, self.lose
+        old_win: int = win[i]
+        old_lose: int = lose[i]
         if order.side == 0:
-            self.win[i] += w
-            self.lose[i] -= size_minor
+            win[i] = old_win + w
+            lose[i] = old_lose - size_minor
         else:
-            self.win[i] -= w
-            self.lose[i] += size_minor
+            win[i] = old_win - w
+            lose[i] = old_lose + size_minor
 
 
 def unmatched_reserve_minor(order: Order, remaining_minor: int, line_market: bool) -> int:
