@@ -12,6 +12,9 @@ the generation of the workload cancel out). Needs valgrind
 
 - apply: `Exchange.apply`, the engine benchmark's shallow mix (bench/engine.py), after 2,000 warm-up ops.
 - journal-prepare: `codec.canonical` of the same commands: the journaled path's work besides the write.
+- journaled: `Engine.submit_batch` of the same commands on a SQLite journal, 1,024 per batch, as in
+  bench/engine.py's journaled row: stamping, the canonical round trip, the append (the fsync's wait
+  is not an instruction) and the apply.
 - cross-off / cross-on, cross20-off / cross20-on: bench/crossmatch.py's mix on its 3-runner and 20-runner
   markets, crossMatching off and on.
 - publish: `Hub.publish` of one market change to 1,000 subscriptions whose connections drop what they
@@ -30,8 +33,9 @@ from bench.compiled import ROOT, reexec_compiled
 
 reexec_compiled("bench.icount", sys.argv[1:])
 
-SCENARIOS = ("apply", "journal-prepare", "cross-off", "cross-on", "cross20-off", "cross20-on", "publish")
+SCENARIOS = ("apply", "journal-prepare", "journaled", "cross-off", "cross-on", "cross20-off", "cross20-on", "publish")
 WARMUP_OPS = 2000
+JOURNAL_BATCH = 1024
 SUBSCRIPTIONS = 1000
 
 
@@ -42,7 +46,7 @@ def child(scenario: str, n: int, total: int) -> None:
 
     tune_gc()
     ts = 1_700_000_000_000
-    if scenario in ("apply", "journal-prepare"):
+    if scenario in ("apply", "journal-prepare", "journaled"):
         from backlay.store import codec
         from bench import engine as be
 
@@ -55,6 +59,8 @@ def child(scenario: str, n: int, total: int) -> None:
         if scenario == "apply":
             for c in timed:
                 ex.apply(c, ts)
+        elif scenario == "journaled":
+            _journaled(be.setup_commands() + cmds[:WARMUP_OPS], timed, ts)
         else:
             for c in timed:
                 codec.canonical(c)
@@ -72,6 +78,23 @@ def child(scenario: str, n: int, total: int) -> None:
         _publish(n, total, ts)
     else:
         raise SystemExit(f"unknown scenario {scenario!r}")
+
+
+def _journaled(setup: list, timed: list, ts: int) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from backlay.sequencer import Engine
+    from backlay.store.sqlite import SqliteJournal
+
+    with tempfile.TemporaryDirectory() as d:
+        engine = Engine(SqliteJournal(Path(d) / "journal.db"))
+        engine.recover()
+        for i in range(0, len(setup), 1000):
+            engine.submit_batch(setup[i:i + 1000], ts)
+        for i in range(0, len(timed), JOURNAL_BATCH):
+            engine.submit_batch(timed[i:i + JOURNAL_BATCH], ts)
+        engine.close()
 
 
 def _publish(cycles: int, total: int, ts: int) -> None:

@@ -173,16 +173,19 @@ def sweep_garbage(counted: int) -> int:
     return collected
 
 
-class Stamped(NamedTuple):
-    seq: int
-    ts_ms: int
-    cmd: Command  # decoded from `data`: exactly what a replay applies
-    data: bytes  # what the journal stores
-
-
 class Batch(NamedTuple):
-    entries: list[Stamped]
+    """Stamped commands: seqs first_seq, first_seq + 1, ..., all at ts_ms. Parallel lists rather than
+    an object per entry, which cost more than a cheap command's journaling."""
+
+    first_seq: int
+    ts_ms: int
+    cmds: list[Command]  # decoded from `datas`: exactly what a replay applies
+    datas: list[bytes]  # what the journal stores
     n_system: int  # leading entries the engine added itself (an AdvanceTime), not submitted by a caller
+
+    @property
+    def last_seq(self) -> int:
+        return self.first_seq + len(self.cmds) - 1
 
 
 class Engine:
@@ -260,64 +263,75 @@ class Engine:
         time never goes backwards, and an AdvanceTime goes first when the core has something due.
         Raises codec.InvalidCommand, changing nothing, if any command cannot be journaled."""
         self._check_usable()
-        return self.prepare_canonical([codec.canonical(cmd) for cmd in cmds], now_ms)
+        cmds_canonical, datas = codec.canonical_batch(cmds)
+        return self._stamp(cmds_canonical, datas, now_ms)
 
     def prepare_canonical(self, items: Sequence[tuple[Command, bytes]], now_ms: int) -> Batch:
         """`prepare` for commands already passed through codec.canonical (the Sequencer does that in
         `submit`, so that one bad command fails its caller and not the whole batch)."""
         self._check_usable()
+        return self._stamp([cmd for cmd, _data in items], [data for _cmd, data in items], now_ms)
+
+    def _stamp(self, cmds: list[Command], datas: list[bytes], now_ms: int) -> Batch:
         ts_ms = max(now_ms, self.last_ts_ms)
-        todo = list(items)
         n_system = 0
         if self.due_in_ms(now_ms) == 0:
-            todo.insert(0, codec.canonical(AdvanceTime()))
+            cmd, data = codec.canonical(AdvanceTime())
+            cmds.insert(0, cmd)
+            datas.insert(0, data)
             n_system = 1
             self._last_advance_ts_ms = ts_ms
-        entries = [Stamped(self.seq + i, ts_ms, cmd, data) for i, (cmd, data) in enumerate(todo, start=1)]
-        self.seq += len(entries)
+        first_seq = self.seq + 1
+        self.seq += len(cmds)
         self.last_ts_ms = ts_ms
-        return Batch(entries, n_system)
+        return Batch(first_seq, ts_ms, cmds, datas, n_system)
 
     def write(self, batch: Batch) -> None:
         """Append the batch to the journal; durable when it returns. Touches only the journal."""
         self._check_usable()
-        if not batch.entries:
+        if not batch.cmds:
             return
-        if batch.entries[0].seq != self.written_seq + 1:
-            raise RuntimeError(f"batch starts at seq {batch.entries[0].seq}, expected {self.written_seq + 1}")
+        if batch.first_seq != self.written_seq + 1:
+            raise RuntimeError(f"batch starts at seq {batch.first_seq}, expected {self.written_seq + 1}")
+        first, ts_ms = batch.first_seq, batch.ts_ms
         try:
-            self.journal.append_batch([(e.seq, e.ts_ms, e.data) for e in batch.entries])
+            self.journal.append_batch([(first + i, ts_ms, data) for i, data in enumerate(batch.datas)])
         except BaseException as exc:
             # Whether any of it reached the disk is unknown: stop, and let recovery read what did.
             self.failed = exc
             raise
-        self.written_seq = batch.entries[-1].seq
+        self.written_seq = batch.last_seq
 
     def apply(self, batch: Batch) -> list[Outcome]:
         """Apply a durable batch in order; one (result, events) per entry."""
         self._check_usable()
-        if not batch.entries:
+        if not batch.cmds:
             return []
-        if batch.entries[0].seq != self.applied_seq + 1 or batch.entries[-1].seq > self.written_seq:
+        first, last = batch.first_seq, batch.last_seq
+        if first != self.applied_seq + 1 or last > self.written_seq:
             raise RuntimeError(
-                f"batch {batch.entries[0].seq}..{batch.entries[-1].seq} is not the next durable batch "
+                f"batch {first}..{last} is not the next durable batch "
                 f"(applied {self.applied_seq}, durable {self.written_seq})"
             )
         outcomes: list[Outcome] = []
-        for entry in batch.entries:
-            try:
-                outcomes.append(self.exchange.apply(entry.cmd, entry.ts_ms))
-            except Exception as exc:
-                # The core must not raise on any command; if it does its state may be half-changed,
-                # so stop here. The command is journaled: recovery will hit it too until the core is fixed.
-                self.failed = exc
-                raise EngineFailed(
-                    f"apply of seq {entry.seq} ({type(entry.cmd).__name__}) raised {exc!r}"
-                ) from exc
-            except BaseException as exc:
-                self.failed = exc
-                raise
-            self.applied_seq = entry.seq
+        append, apply, ts_ms = outcomes.append, self.exchange.apply, batch.ts_ms
+        try:
+            for cmd in batch.cmds:
+                append(apply(cmd, ts_ms))
+        except Exception as exc:
+            # The core must not raise on any command; if it does its state may be half-changed,
+            # so stop here. The command is journaled: recovery will hit it too until the core is fixed.
+            seq = first + len(outcomes)
+            self.applied_seq = seq - 1
+            self.failed = exc
+            raise EngineFailed(
+                f"apply of seq {seq} ({type(batch.cmds[len(outcomes)]).__name__}) raised {exc!r}"
+            ) from exc
+        except BaseException as exc:
+            self.applied_seq = first + len(outcomes) - 1
+            self.failed = exc
+            raise
+        self.applied_seq = last
         return outcomes
 
     def submit_batch(self, cmds: Sequence[Command], now_ms: int) -> list[Outcome]:
@@ -553,7 +567,7 @@ class Sequencer:
         engine = self.engine
         try:
             batch = engine.prepare_canonical([(item.cmd, item.data) for item in items], self._clock_ms())
-            if not batch.entries:
+            if not batch.cmds:
                 return
             await asyncio.to_thread(engine.write, batch)
             outcomes = engine.apply(batch)

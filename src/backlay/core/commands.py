@@ -13,14 +13,14 @@ from typing import Any
 import msgspec
 
 
-class Cmd(msgspec.Struct, frozen=True, omit_defaults=True, tag=True, kw_only=True):
+class Cmd(msgspec.Struct, frozen=True, omit_defaults=True, tag=True, kw_only=True, gc=False):
     pass
 
 
 # --- orders (Betting API) ----------------------------------------------------------------------
 
 
-class LimitOrder(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True):
+class LimitOrder(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True, gc=False):
     price_h: int
     size_minor: int | None = None
     persistence: str | None = None
@@ -30,16 +30,16 @@ class LimitOrder(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True):
     bet_target_minor: int | None = None
 
 
-class LimitOnCloseOrder(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True):
+class LimitOnCloseOrder(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True, gc=False):
     liability_minor: int
     price_h: int
 
 
-class MarketOnCloseOrder(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True):
+class MarketOnCloseOrder(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True, gc=False):
     liability_minor: int
 
 
-class PlaceInstruction(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True):
+class PlaceInstruction(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True, gc=False):
     order_type: str
     selection_id: int
     side: int  # codes.BACK / codes.LAY
@@ -61,7 +61,7 @@ class PlaceOrders(Cmd, frozen=True, kw_only=True):
     source_app_key: str | None = None
 
 
-class CancelInstruction(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True):
+class CancelInstruction(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True, gc=False):
     bet_id: int  # -1 when the wire id is not a bet id at all
     size_reduction_minor: int | None = None
 
@@ -75,7 +75,7 @@ class CancelOrders(Cmd, frozen=True, kw_only=True):
     customer_ref: str | None = None
 
 
-class ReplaceInstruction(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True):
+class ReplaceInstruction(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True, gc=False):
     bet_id: int
     new_price_h: int
 
@@ -90,7 +90,7 @@ class ReplaceOrders(Cmd, frozen=True, kw_only=True):
     source_app_key: str | None = None
 
 
-class UpdateInstruction(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True):
+class UpdateInstruction(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True, gc=False):
     bet_id: int
     new_persistence: str
 
@@ -153,7 +153,7 @@ class SetBestExecution(Cmd, frozen=True, kw_only=True):
 # --- markets (operator) ------------------------------------------------------------------------
 
 
-class RunnerDefinition(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True):
+class RunnerDefinition(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True, gc=False):
     selection_id: int
     name: str
     handicap_h: int = 0
@@ -161,7 +161,7 @@ class RunnerDefinition(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=
     metadata: dict[str, str] = msgspec.field(default_factory=dict)
 
 
-class MarketDefinition(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True):
+class MarketDefinition(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True, gc=False):
     """Everything listMarketCatalogue / the stream's marketDefinition describe about a market."""
 
     name: str
@@ -246,7 +246,7 @@ class CloseMarket(Cmd, frozen=True, kw_only=True):
     market_id: str
 
 
-class RunnerResult(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True):
+class RunnerResult(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True, gc=False):
     """One runner's result. A back wins `win_quarters`/4 of its stake at full odds (divided by a dead
     heat divisor num/den), is refunded `void_quarters`/4 and loses the rest: WINNER (4,0), LOSER (0,0),
     Asian handicap half win (2,2), push (0,4), half loss (0,2)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pickle
 import struct
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import msgspec
@@ -18,6 +19,8 @@ from backlay.core.exchange import Exchange
 
 _ENCODER = msgspec.msgpack.Encoder()
 _DECODER: msgspec.msgpack.Decoder[Command] = msgspec.msgpack.Decoder(Command)
+_encode = _ENCODER.encode
+_decode = _DECODER.decode
 
 SNAPSHOT_MAGIC = b"BLAYSNAP"
 SNAPSHOT_FORMAT = 3  # 2: cross-matching (Market.house_bets) and BSP (Runner.bsp_*, sp_*); 3: Order.fragments a tuple
@@ -56,6 +59,19 @@ def canonical(cmd: Command) -> tuple[Command, bytes]:
         return _DECODER.decode(data), data
     except (TypeError, ValueError, msgspec.MsgspecError) as exc:
         raise InvalidCommand(f"{type(cmd).__name__} cannot be journaled: {exc}") from exc
+
+
+def canonical_batch(cmds: Sequence[Command]) -> tuple[list[Command], list[bytes]]:
+    """`canonical` of every command, as (decoded commands, their bytes): two passes of the codec with
+    no per-command Python call, for the engine's batches. Raises InvalidCommand for the first command
+    that cannot be journaled."""
+    try:
+        datas = [_encode(cmd) for cmd in cmds]
+        return [_decode(data) for data in datas], datas
+    except (TypeError, ValueError, msgspec.MsgspecError):
+        for cmd in cmds:
+            canonical(cmd)  # raises for the culprit
+        raise
 
 
 def encode_snapshot(exchange: Exchange, seq: int, last_ts_ms: int) -> bytes:
