@@ -343,7 +343,7 @@ class Exchange:
 
     def _validate_place(self, market: Market, ins: PlaceInstruction) -> Prepared | str:
         """One instruction's checks, in the order the spec's error codes suggest; returns the first
-        InstrErr code that applies. Each field of the instruction is read once (see Prepared)."""
+        InstructionReportErrorCode that applies. Each field of the instruction is read once (see Prepared)."""
         runner = market.runner(ins.selection_id, ins.handicap_h)
         if runner is None or runner.status == codes.REMOVED_VACANT:
             return InstrErr.INVALID_RUNNER

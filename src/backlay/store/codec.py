@@ -39,11 +39,11 @@ class Snapshot(NamedTuple):
 
 
 def encode_command(cmd: Command) -> bytes:
-    return _ENCODER.encode(cmd)
+    return _encode(cmd)
 
 
 def decode_command(data: bytes) -> Command:
-    return _DECODER.decode(data)
+    return _decode(data)
 
 
 class InvalidCommand(ValueError):
@@ -55,8 +55,8 @@ def canonical(cmd: Command) -> tuple[Command, bytes]:
     """(decode(encode(cmd)), encode(cmd)): the command exactly as a replay will see it. Applying this
     rather than the caller's object keeps the live state and the replayed state identical."""
     try:
-        data = _ENCODER.encode(cmd)
-        return _DECODER.decode(data), data
+        data = _encode(cmd)
+        return _decode(data), data
     except (TypeError, ValueError, msgspec.MsgspecError) as exc:
         raise InvalidCommand(f"{type(cmd).__name__} cannot be journaled: {exc}") from exc
 
