@@ -333,6 +333,24 @@ def test_core_exception_stops_the_engine(db: Path) -> None:
     fixed.close()
 
 
+def test_a_core_exception_mid_batch_leaves_the_commands_before_it_applied(db: Path) -> None:
+    """The engine knows how far a batch got: the commands before the failing one are applied, and the
+    error names the failing command's seq."""
+    engine = Engine(SqliteJournal(db), exchange_factory=BuggyExchange)
+    engine.recover()
+    engine.submit_batch(setup_commands(), T0_MS)
+    first = engine.seq + 1
+    balance = engine.exchange.accounts["alice"].balance_minor
+    batch = [Deposit(account_id="alice", amount_minor=5), Deposit(account_id="alice", amount_minor=5, reference="boom"),
+             Deposit(account_id="alice", amount_minor=5)]
+    with pytest.raises(EngineFailed, match=f"apply of seq {first + 1} \\(Deposit\\)"):
+        engine.submit_batch(batch, T0_MS + 1)
+    assert engine.applied_seq == first
+    assert engine.written_seq == first + 2  # the whole batch is durable
+    assert engine.exchange.accounts["alice"].balance_minor == balance + 5
+    engine.close()
+
+
 def test_engine_refuses_commands_before_recover(db: Path) -> None:
     engine = Engine(SqliteJournal(db))
     with pytest.raises(RuntimeError, match="recover"):
