@@ -127,8 +127,9 @@ def _child_signals() -> None:
 
 
 def _child_write_snapshot(engine: Engine, fd: int) -> int:
-    """In the forked child: encode the state and write it to `fd`; returns the snapshot's length. Nothing else of the parent's (its
-    event loop, journal connection, threads) is touched; the caller _exits."""
+    """In the forked child: encode the state and write it to `fd`; returns the snapshot's length.
+    Nothing else of the parent's (its event loop, journal connection, threads) is touched; the caller
+    _exits."""
     gc.disable()  # a collection would touch, and so copy, every page of the shared heap
     blob = codec.encode_snapshot(engine.exchange, engine.seq, engine.last_ts_ms)
     for data in (blob, _TRAILER.pack(len(blob), -1)):
@@ -142,8 +143,8 @@ def _child_count_garbage(fd: int, length: int) -> None:
     """In the forked child, after the snapshot: count the cyclic garbage among the frozen objects of the
     heap as it was at the fork (`_count_unreachable`) and write the count into the trailer. The child
     holds no descriptor of the parent's any more, so whatever finalizers do here reaches nothing
-    outside it; what they print is dropped. An alarm ends a count that hangs (a finalizer waiting for a lock some
-    other thread of the parent held at the fork)."""
+    outside it; what they print is dropped. An alarm ends a count that hangs (a finalizer waiting for a
+    lock some other thread of the parent held at the fork)."""
     null = os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, 1)
     os.dup2(null, 2)
@@ -264,15 +265,13 @@ class Engine:
         Raises codec.InvalidCommand, changing nothing, if any command cannot be journaled."""
         self._check_usable()
         cmds_canonical, datas = codec.canonical_batch(cmds)
-        return self._stamp(cmds_canonical, datas, now_ms)
+        return self.prepare_canonical(cmds_canonical, datas, now_ms)
 
-    def prepare_canonical(self, items: Sequence[tuple[Command, bytes]], now_ms: int) -> Batch:
-        """`prepare` for commands already passed through codec.canonical (the Sequencer does that in
-        `submit`, so that one bad command fails its caller and not the whole batch)."""
+    def prepare_canonical(self, cmds: list[Command], datas: list[bytes], now_ms: int) -> Batch:
+        """`prepare` for commands already passed through codec.canonical, with their bytes (the
+        Sequencer does that in `submit`, so that one bad command fails its caller and not the whole
+        batch). The batch takes over both lists."""
         self._check_usable()
-        return self._stamp([cmd for cmd, _data in items], [data for _cmd, data in items], now_ms)
-
-    def _stamp(self, cmds: list[Command], datas: list[bytes], now_ms: int) -> Batch:
         ts_ms = max(now_ms, self.last_ts_ms)
         n_system = 0
         if self.due_in_ms(now_ms) == 0:
@@ -566,7 +565,8 @@ class Sequencer:
     async def _process(self, items: list[_Item]) -> None:
         engine = self.engine
         try:
-            batch = engine.prepare_canonical([(item.cmd, item.data) for item in items], self._clock_ms())
+            batch = engine.prepare_canonical([item.cmd for item in items], [item.data for item in items],
+                                             self._clock_ms())
             if not batch.cmds:
                 return
             await asyncio.to_thread(engine.write, batch)
