@@ -4,7 +4,7 @@
                                      [--streams plain,tls] [--slow-readers N] [--slow-seconds N]
                                      [--slow-rcvbuf BYTES] [--seconds N] [--warmup N] [--client-procs N]
                                      [--accounts N] [--pin] [--compiled] [--max-other F] [--tries N]
-                                     [--profile FILE]
+                                     [--subscriber c|python] [--c-pause-us N] [--profile FILE]
 
 Three kinds of process, started here and stopped at the end, on the same machine; every row gets
 fresh ones:
@@ -23,14 +23,18 @@ fresh ones:
     a cycle scheduled like the hub's, writes one prepared ~180-byte change message with its clock to
     every subscribed connection; just enough of the Stream API handshake for the subscribers. It is
     what the machine, uvloop and this load generator can do with no exchange and no hub.
-- *subscribers* (`--client-procs` processes, uvloop): `--connections` connections that each read the
-  connection message, authenticate, subscribe to the bench market (EX_BEST_OFFERS, EX_TRADED,
-  EX_TRADED_VOL, EX_LTP, EX_MARKET_DEF, 3 levels) and check their SUB_IMAGE. Sockets are read with
-  recvmsg and SO_TIMESTAMPNS, so that every read carries the kernel's receive timestamp (when the
-  bytes reached the subscriber's socket, however busy this process was) beside the time it was read;
-  of every change message, the `clk` (the seq of the last batch it reflects) and `pt` are noted. One
-  connection, the *checker*, also decodes every message in full, keeps the market's cache as a client
-  does, and at the end compares it with listMarketBook. With `--slow-readers N`, every backlay rate
+- *subscribers*: `--connections` connections that each read the connection message, authenticate,
+  subscribe to the bench market (EX_BEST_OFFERS, EX_TRADED, EX_TRADED_VOL, EX_LTP, EX_MARKET_DEF, 3
+  levels) and check their SUB_IMAGE. Sockets are read with recvmsg and SO_TIMESTAMPNS, so that every
+  read carries the kernel's receive timestamp (when the bytes reached the subscriber's socket, however
+  busy the subscriber was) beside the time it was read; of every change message, the `clk` (the seq of
+  the last batch it reflects) and `pt` are noted. One connection, the *checker*, also decodes every
+  message in full, keeps the market's cache as a client does, and at the end compares it with
+  listMarketBook. The checker and the slow readers are a Python (uvloop) process. The other plain
+  connections are, with `--subscriber c` (the default), `--client-procs` processes of
+  bench/stream_sub.c, built here with the system's C compiler: the same handshake, timestamps and
+  records at a fraction of the CPU, pausing `--c-pause-us` after each round of reads (see that file);
+  with `--subscriber python`, and over TLS, `--client-procs` Python processes, the checker's among them. With `--slow-readers N`, every backlay rate
   is measured a second time (over `--slow-seconds`) with N more connections that subscribe and then
   stop reading: their socket buffers fill, then the server's; the server closes a connection whose
   write buffer stays above its high-water mark for StreamLimits.slow_consumer_s. What the slow ones
@@ -936,6 +940,105 @@ def _split(n: int, parts: int) -> list[int]:
     return [n // parts + (1 if i < n % parts else 0) for i in range(parts)]
 
 
+def c_subscribers(args: argparse.Namespace, case: Case) -> bool:
+    """Whether the plain connections other than the checker and the slow readers are C processes."""
+    return bool(args.subscriber == "c" and case.transport == "plain")
+
+
+def build_c_subscriber() -> Path:
+    """bench/stream_sub.c, compiled with the system's C compiler into build/bench/ (once per source)."""
+    src = ROOT / "bench" / "stream_sub.c"
+    exe = ROOT / "build" / "bench" / "stream_sub"
+    if exe.exists() and exe.stat().st_mtime >= src.stat().st_mtime:
+        return exe
+    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        sys.exit("--subscriber c needs a C compiler (cc or gcc); or run with --subscriber python")
+    exe.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([cc, "-O2", "-Wall", "-Wextra", "-o", str(exe), str(src)], check=True)
+    return exe
+
+
+def read_c_results(path: Path) -> dict[str, Any]:
+    """stream_sub's results file, as the dict a Python subscriber process pickles."""
+    data = path.read_bytes()
+    if data[:8] != b"BLSUB001":
+        raise RuntimeError(f"{path}: not a stream_sub results file")
+    pos = 8
+
+    def take(n: int) -> array.array[int]:
+        nonlocal pos
+        a = array.array("q")
+        a.frombytes(data[pos:pos + 8 * n])
+        pos += 8 * n
+        return a
+
+    conns = []
+    for _ in range(take(1)[0]):
+        head = take(10)
+        conns.append((head, take(head[9])))
+    pts = take(2 * take(1)[0])
+    statuses = []
+    for _ in range(take(1)[0]):
+        n = take(1)[0]
+        statuses.append(data[pos:pos + n].decode(errors="replace"))
+        pos += n
+    return {
+        "records": [rec for _head, rec in conns],
+        "image_seq": [head[0] for head, _rec in conns],
+        "last_seq": [head[1] for head, _rec in conns],
+        "backwards": sum(head[2] for head, _rec in conns),
+        "heartbeats": sum(head[3] for head, _rec in conns),
+        "changes": sum(head[4] for head, _rec in conns),
+        "change_bytes": sum(head[5] for head, _rec in conns),
+        "conflated": sum(head[6] for head, _rec in conns),
+        "status_503": sum(head[7] for head, _rec in conns),
+        "statuses": statuses,
+        "closed": sum(1 for head, _rec in conns if head[8]),
+        "pts": {pts[i]: pts[i + 1] for i in range(0, len(pts), 2)},
+        "cache": None,
+        "recent": [],
+        "slow": [],
+    }
+
+
+async def start_subscribers(args: argparse.Namespace, case: Case, creds: Path, work: Path, port: int,
+                            env: dict[str, str], cpus: tuple[int, int] | None,
+                            clients: list[asyncio.subprocess.Process]) -> None:
+    """Start the subscriber processes into `clients` (so that the caller stops them whatever happens),
+    the checker's first. With C subscribers, one Python process holds the checker and the slow readers,
+    and `--client-procs` C processes the other connections."""
+    exe = build_c_subscriber() if c_subscribers(args, case) else None
+    if exe is not None:
+        plan = [(1, case.slow)] + [(n, 0) for n in _split(args.connections - 1, args.client_procs)]
+    else:
+        plan = list(zip(_split(args.connections, args.client_procs), _split(case.slow, args.client_procs),
+                        strict=True))
+    first = 0
+    logins = json.loads(creds.read_text())
+    for p, (count, slow) in enumerate(plan):
+        out = work / f"sub{p}.out"
+        if exe is not None and p > 0:
+            lines = work / f"sub{p}.lines"
+            lines.write_bytes(b"".join(a + s for a, s in (_subscription(*logins[i % len(logins)])
+                                                          for i in range(first, first + count))))
+            sub_cmd = [str(exe), str(port), str(lines), str(count), str(out), str(args.c_pause_us)]
+        else:
+            sub_cmd = [sys.executable, "-m", "bench.stream", "--subscribe", "--stream-port", str(port),
+                       "--creds", str(creds), "--first", str(first), "--count", str(count), "--slow", str(slow),
+                       "--out", str(out), "--slow-rcvbuf", str(args.slow_rcvbuf)]
+            if p == 0:
+                sub_cmd.append("--checker")
+            if case.transport == "tls":
+                sub_cmd.append("--tls")
+        first += count + slow
+        proc = await asyncio.create_subprocess_exec(*sub_cmd, cwd=ROOT, env=env, stdin=subprocess.PIPE,
+                                                    stdout=subprocess.PIPE)
+        if cpus is not None:
+            os.sched_setaffinity(proc.pid, {cpus[1]})
+        clients.append(proc)
+
+
 async def measure(args: argparse.Namespace, case: Case, env: dict[str, str], cpus: tuple[int, int] | None) -> Figures:
     work = Path(tempfile.mkdtemp(prefix="backlay-bench-stream-"))
     port, stream_port, tls_port = free_port(), free_port(), free_port()
@@ -956,23 +1059,8 @@ async def measure(args: argparse.Namespace, case: Case, env: dict[str, str], cpu
         tokens = await login_all(port, args.accounts)
         creds = work / "creds.json"
         creds.write_text(json.dumps([[_app_key(i), t] for i, t in enumerate(tokens)]))
-        first = 0
-        counts, slows = _split(args.connections, args.client_procs), _split(case.slow, args.client_procs)
-        for p in range(args.client_procs):
-            sub_cmd = [sys.executable, "-m", "bench.stream", "--subscribe", "--stream-port",
-                       str(tls_port if case.transport == "tls" else stream_port), "--creds", str(creds),
-                       "--first", str(first), "--count", str(counts[p]), "--slow", str(slows[p]),
-                       "--out", str(work / f"sub{p}.pickle"), "--slow-rcvbuf", str(args.slow_rcvbuf)]
-            if p == 0:
-                sub_cmd.append("--checker")
-            if case.transport == "tls":
-                sub_cmd.append("--tls")
-            first += counts[p] + slows[p]
-            proc = await asyncio.create_subprocess_exec(*sub_cmd, cwd=ROOT, env=env, stdin=subprocess.PIPE,
-                                                        stdout=subprocess.PIPE)
-            if cpus is not None:
-                os.sched_setaffinity(proc.pid, {cpus[1]})
-            clients.append(proc)
+        await start_subscribers(args, case, creds, work, tls_port if case.transport == "tls" else stream_port, env,
+                                cpus, clients)
         for proc in clients:
             assert proc.stdout is not None
             line = (await asyncio.wait_for(proc.stdout.readline(), timeout=180)).decode().strip()
@@ -1025,7 +1113,9 @@ async def measure(args: argparse.Namespace, case: Case, env: dict[str, str], cpu
             line = (await asyncio.wait_for(proc.stdout.readline(), timeout=120)).decode().strip()
             if line != "done":
                 raise RuntimeError(f"a subscriber process did not finish: {line!r}")
-            results.append(pickle.loads((work / f"sub{p}.pickle").read_bytes()))
+            out = work / f"sub{p}.out"
+            results.append(pickle.loads(out.read_bytes()) if p == 0 or not c_subscribers(args, case)
+                           else read_c_results(out))
         book_req = jsonrpc_request(port, _app_key(0), tokens[0], "listMarketBook",
                                    {"marketIds": [MARKET], "priceProjection": {"priceData": ["EX_BEST_OFFERS"]}})
         status, body = await roundtrip(port, book_req) if case.server == "backlay" else (0, b"")
@@ -1141,6 +1231,12 @@ def main() -> None:
                          "real server (default both)")
     ap.add_argument("--warmup", type=float, default=2.0, help="seconds of publishing before measuring")
     ap.add_argument("--client-procs", type=int, default=1, help="subscriber processes (default 1)")
+    ap.add_argument("--subscriber", choices=("c", "python"), default="c",
+                    help="c (default): the plain connections other than the checker and the slow readers are "
+                         "bench/stream_sub.c, built with the system's C compiler; python: all are Python")
+    ap.add_argument("--c-pause-us", type=int, default=1000,
+                    help="C subscribers: pause after each round of reads, microseconds (default 1000; 0: wait "
+                         "in epoll at once; see bench/stream_sub.c)")
     ap.add_argument("--streams", default="plain", help="comma-separated, of plain, tls: the stream listener(s) "
                     "to measure (default plain)")
     ap.add_argument("--tls", action="store_true", help=argparse.SUPPRESS)  # subscribers: speak TLS
