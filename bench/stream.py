@@ -30,14 +30,15 @@ fresh ones:
   busy the subscriber was) beside the time it was read; of every change message, the `clk` (the seq of
   the last batch it reflects) and `pt` are noted. One connection, the *checker*, also decodes every
   message in full, keeps the market's cache as a client does, and at the end compares it with
-  listMarketBook. The checker and the slow readers are a Python (uvloop) process. The other plain
-  connections are, with `--subscriber c` (the default), `--client-procs` processes of
-  bench/stream_sub.c, built here with the system's C compiler: the same handshake, timestamps and
-  records at a fraction of the CPU, pausing `--c-pause-us` after each round of reads (see that file);
-  with `--subscriber python`, and over TLS, `--client-procs` Python processes, the checker's among them. With `--slow-readers N`, every backlay rate
-  is measured a second time (over `--slow-seconds`) with N more connections that subscribe and then
-  stop reading: their socket buffers fill, then the server's; the server closes a connection whose
-  write buffer stays above its high-water mark for StreamLimits.slow_consumer_s. What the slow ones
+  listMarketBook. With `--subscriber c` (the default), the checker and the slow readers are one Python
+  (uvloop) process and the other plain connections `--client-procs` processes of bench/stream_sub.c,
+  built here with the system's C compiler: the same handshake, timestamps and records at a fraction
+  of the CPU, pausing `--c-pause-us` after each round of reads (see that file);
+  with `--subscriber python`, and over TLS, `--client-procs` Python processes, the checker's among
+  them. With `--slow-readers N`, every backlay rate is measured a second time (over `--slow-seconds`)
+  with N more connections that subscribe and then stop reading: their socket buffers fill, then the
+  server's; the server closes a connection whose write buffer stays above its high-water mark for
+  StreamLimits.slow_consumer_s. What the slow ones
   saw, and when the server closed them (from its log), is reported.
 - *publisher* (this process, uvloop): one HTTP/1.1 keep-alive connection, one request in flight,
   placeOrders ×1 as in bench/http.py: a back and a lay at the same price inside the spread, in turn,
@@ -1010,7 +1011,7 @@ async def start_subscribers(args: argparse.Namespace, case: Case, creds: Path, w
     and `--client-procs` C processes the other connections."""
     exe = build_c_subscriber() if c_subscribers(args, case) else None
     if exe is not None:
-        plan = [(1, case.slow)] + [(n, 0) for n in _split(args.connections - 1, args.client_procs)]
+        plan = [(1, case.slow)] + [(n, 0) for n in _split(args.connections - 1, args.client_procs) if n]
     else:
         plan = list(zip(_split(args.connections, args.client_procs), _split(case.slow, args.client_procs),
                         strict=True))
@@ -1300,7 +1301,9 @@ def main() -> None:
         os.sched_setaffinity(0, {1})
     print(f"Python {platform.python_version()}, {os.cpu_count()} CPUs, load average "
           f"{Path('/proc/loadavg').read_text().split()[0]}, core {'mypyc-compiled' if args.compiled else 'pure Python'}; "
-          f"{args.connections} connections in {args.client_procs} subscriber process(es); {args.warmup:g} s warm-up "
+          f"{args.connections} connections in {args.client_procs} subscriber process(es)"
+          f"{' of C plus one Python process (the checker, slow readers)' if args.subscriber == 'c' else ''}; "
+          f"{args.warmup:g} s warm-up "
           f"+ {args.seconds:g} s per run; journal: SQLite WAL, synchronous=FULL{'; pinned' if args.pin else ''}",
           flush=True)
     results = uvloop.run(bench(args, env, cpus))
