@@ -220,6 +220,17 @@ static void message(Conn *c, const char *line, size_t len, int64_t arrival, int6
     }
 }
 
+/* Append to the connection's partial line. */
+static void carry(Conn *c, const char *data, size_t len) {
+    if (c->pending_len + len > c->pending_cap) {
+        c->pending_cap = (c->pending_len + len) * 2;
+        c->pending = realloc(c->pending, c->pending_cap);
+        if (!c->pending) die("realloc");
+    }
+    memcpy(c->pending + c->pending_len, data, len);
+    c->pending_len += len;
+}
+
 static char read_buf[READ_BUF];
 
 static void readable(Conn *c) {
@@ -256,32 +267,21 @@ static void readable(Conn *c) {
     size_t len = (size_t)n;
     if (c->pending_len) { /* complete the carried line first */
         const char *nl = find(data, len, "\r\n");
-        /* a CRLF split across reads: the carried part ends with '\r' */
-        if (c->pending[c->pending_len - 1] == '\r' && data[0] == '\n') nl = data - 1;
         size_t take = nl ? (size_t)(nl - data) + 2 : len;
-        if (c->pending_len + take > c->pending_cap) {
-            c->pending_cap = (c->pending_len + take) * 2;
-            c->pending = realloc(c->pending, c->pending_cap);
-            if (!c->pending) die("realloc");
-        }
-        memcpy(c->pending + c->pending_len, data, take);
-        c->pending_len += take;
+        /* a CRLF split across reads: the carried part ends with '\r' */
+        int split = c->pending[c->pending_len - 1] == '\r' && data[0] == '\n';
+        if (split) take = 1;
+        carry(c, data, take);
         data += take;
         len -= take;
-        if (!nl) return;
+        if (!nl && !split) return;
         message(c, c->pending, c->pending_len - 2, arrival, t);
         c->pending_len = 0;
     }
     while (len) {
         const char *nl = find(data, len, "\r\n");
         if (!nl) {
-            if (len > c->pending_cap) {
-                c->pending_cap = len * 2;
-                c->pending = realloc(c->pending, c->pending_cap);
-                if (!c->pending) die("realloc");
-            }
-            memcpy(c->pending, data, len);
-            c->pending_len = len;
+            carry(c, data, len);
             return;
         }
         message(c, data, (size_t)(nl - data), arrival, t);
