@@ -4,7 +4,8 @@
                                      [--streams plain,tls] [--slow-readers N] [--slow-seconds N]
                                      [--slow-rcvbuf BYTES] [--seconds N] [--warmup N] [--client-procs N]
                                      [--accounts N] [--pin] [--compiled] [--max-other F] [--tries N]
-                                     [--subscriber c|python] [--c-pause-us N] [--profile FILE]
+                                     [--subscriber c|python] [--c-pause-us N] [--stream-workers N]
+                                     [--profile FILE]
 
 Three kinds of process, started here and stopped at the end, on the same machine; every row gets
 fresh ones:
@@ -18,7 +19,8 @@ fresh ones:
     plain-TCP listener (`--streams`: and/or its TLS listener), all on one uvloop event loop. One
     addition: an ASGI wrapper that puts the sequencer's applied seq in every response's headers, so
     that the publisher knows the seq of its orders (it is the only writer and has one request in
-    flight, so that seq is its order's).
+    flight, so that seq is its order's). `--stream-workers N`: the stream is served by N worker
+    processes (src/backlay/stream/workers.py), whose CPU counts in the server's.
   - *baseline*: a bare uvloop fan-out: a bare ASGI app that counts each request as a change and, in
     a cycle scheduled like the hub's, writes one prepared ~180-byte change message with its clock to
     every subscribed connection; just enough of the Stream API handshake for the subscribers. It is
@@ -62,6 +64,9 @@ What is measured, over `--seconds` after `--warmup` of publishing:
   minus the message's `pt` (the hub's publish time in whole milliseconds, rounded down: up to 1 ms
   more than the truth).
 - *changes/message*: orders covered per delivery (1.00: every order got its own publish cycle);
+  *order deliveries/s*: (order, connection) pairs delivered per second, deliveries × changes/message:
+  what the latencies are counted over, and more than deliveries/s when a publish cycle covers several
+  orders;
 - CPU: the share of one core used by the server process (all threads), the subscriber processes,
   this process (the publisher) and everything else on the machine (/proc/stat) over the same window.
   A measurement disturbed by other processes (above --max-other) is taken again, up to --tries times.
@@ -183,7 +188,7 @@ async def _serve(args: argparse.Namespace) -> None:
     stream_log.addHandler(SlowConsumers())
     tune_gc()  # as `backlay serve`
     cfg = replace(Config.from_env(args.data_dir), currency="GBP", snapshot_every=NO_SNAPSHOTS,
-                  stream_max_connections=args.max_connections)
+                  stream_max_connections=args.max_connections, stream_workers=args.stream_workers)
     server = await Server.open(cfg)
     try:
         for cmd in bench_world(args.accounts, wall_clock_ms()):
@@ -787,6 +792,7 @@ class Case:
     transport: str  # "plain" | "tls"
     rate: float  # orders per second; 0: as fast as answered
     slow: int  # slow readers
+    workers: int = 0  # backlay's stream workers
 
     @property
     def label(self) -> str:
@@ -800,6 +806,7 @@ class Figures:
     orders_per_s: float
     deliveries_per_s: float
     changes_per_message: float
+    order_deliveries_per_s: float  # (order, connection) pairs delivered: deliveries x changes/message
     p50_ms: float  # order sent -> message at the subscriber's socket (kernel timestamp)
     p99_ms: float
     max_ms: float
@@ -908,7 +915,7 @@ def analyse(case: Case, orders: Orders, results: list[dict[str, Any]], warm_ns: 
     notes.append(f"{sum(res['change_bytes'] for res in results) / max(1, changes):,.0f} bytes per change message")
     notes.append(f"{sum(res['heartbeats'] for res in results):,} heartbeats")
     return Figures(case, sum(len(res["records"]) for res in results), (hi - lo) / seconds, deliveries / seconds,
-                   covered / deliveries if deliveries else 0.0,
+                   covered / deliveries if deliveries else 0.0, covered / seconds,
                    _pct(arrived, 0.5), _pct(arrived, 0.99), arrived[-1] / 1e6 if arrived else float("nan"),
                    _pct(read, 0.5), _pct(read, 0.99), _pct(published, 0.5), _pct(published, 0.99),
                    _pct(answered, 0.5), _pct(answered, 0.99), undelivered, orders.errors,
@@ -1045,7 +1052,8 @@ async def measure(args: argparse.Namespace, case: Case, env: dict[str, str], cpu
     port, stream_port, tls_port = free_port(), free_port(), free_port()
     cmd = [sys.executable, "-m", "bench.stream", "--serve", "--port", str(port), "--stream-port", str(stream_port),
            "--data-dir", str(work / "data"), "--accounts", str(args.accounts),
-           "--max-connections", str(args.connections + args.slow_readers + 10)]
+           "--max-connections", str(args.connections + args.slow_readers + 10),
+           "--stream-workers", str(case.workers)]
     if case.server == "baseline":
         cmd.append("--baseline")
     if case.transport == "tls":
@@ -1088,7 +1096,8 @@ async def measure(args: argparse.Namespace, case: Case, env: dict[str, str], cpu
         publisher.schedule()
         await asyncio.sleep(max(0.0, (warm_ns - time.time_ns()) / 1e9))
         pids = [p.pid for p in clients]
-        snap0 = (_cpu_seconds(server.pid), sum(_cpu_seconds(p) for p in pids), time.process_time(), _busy_seconds(),
+        workers = _children(server.pid)
+        snap0 = (_cpu_seconds(server.pid), sum(_cpu_seconds(p) for p in workers), sum(_cpu_seconds(p) for p in pids), time.process_time(), _busy_seconds(),
                  time.perf_counter())
         if args.profile:
             py_spy = shutil.which("py-spy", path=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
@@ -1099,7 +1108,7 @@ async def measure(args: argparse.Namespace, case: Case, env: dict[str, str], cpu
                                          f"{case.label.replace('/', '')}.slow{case.slow}.txt"],
                                         stdout=subprocess.DEVNULL)
         await asyncio.sleep(max(0.0, (end_ns - time.time_ns()) / 1e9))
-        snap1 = (_cpu_seconds(server.pid), sum(_cpu_seconds(p) for p in pids), time.process_time(), _busy_seconds(),
+        snap1 = (_cpu_seconds(server.pid), sum(_cpu_seconds(p) for p in workers), sum(_cpu_seconds(p) for p in pids), time.process_time(), _busy_seconds(),
                  time.perf_counter())
         rss = _rss_mib(server.pid)
         await asyncio.wait_for(done, timeout=60)
@@ -1120,10 +1129,11 @@ async def measure(args: argparse.Namespace, case: Case, env: dict[str, str], cpu
         book_req = jsonrpc_request(port, _app_key(0), tokens[0], "listMarketBook",
                                    {"marketIds": [MARKET], "priceProjection": {"priceData": ["EX_BEST_OFFERS"]}})
         status, body = await roundtrip(port, book_req) if case.server == "backlay" else (0, b"")
-        wall = snap1[4] - snap0[4]
-        cpu = {"server": (snap1[0] - snap0[0]) / wall, "subscribers": (snap1[1] - snap0[1]) / wall,
-               "publisher": (snap1[2] - snap0[2]) / wall}
-        cpu["other"] = max(0.0, (snap1[3] - snap0[3]) / wall - sum(cpu.values()))
+        wall = snap1[5] - snap0[5]
+        main_cpu, workers_cpu = (snap1[0] - snap0[0]) / wall, (snap1[1] - snap0[1]) / wall
+        cpu = {"server": main_cpu + workers_cpu, "subscribers": (snap1[2] - snap0[2]) / wall,
+               "publisher": (snap1[3] - snap0[3]) / wall}
+        cpu["other"] = max(0.0, (snap1[4] - snap0[4]) / wall - sum(cpu.values()))
         events = work / "server-events.txt"
         closed_ns = [int(line.split()[0]) for line in events.read_text().splitlines() if line] if events.exists() else []
         fig = analyse(case, orders, results, warm_ns, end_ns, cpu, closed_ns)
@@ -1138,6 +1148,9 @@ async def measure(args: argparse.Namespace, case: Case, env: dict[str, str], cpu
         if orders.errors:
             fig.notes.append(f"publisher: {orders.errors} bad responses, first: {orders.first_error}")
         fig.notes.append(f"server RSS {rss:,.0f} MiB")
+        if workers:
+            fig.notes.append(f"server CPU: {main_cpu:.0%} the server process, {workers_cpu:.0%} its "
+                             f"{len(workers)} stream workers")
 
         return fig
     finally:
@@ -1151,10 +1164,19 @@ async def measure(args: argparse.Namespace, case: Case, env: dict[str, str], cpu
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _children(pid: int) -> list[int]:
+    """The server's child processes (its stream workers), which the server's CPU figure includes."""
+    out = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            out += [int(c) for c in (task / "children").read_text().split()]
+    return out
+
+
 def _line(f: Figures) -> str:
     return (f"{f.case.server:8s} {f.case.transport:5s} {f.case.label:>6s} slow {f.case.slow}  "
             f"{f.orders_per_s:7,.0f} orders/s  {f.deliveries_per_s:9,.0f} deliveries/s  "
-            f"{f.changes_per_message:5.2f} changes/msg  order→socket p50 {f.p50_ms:6.2f} p99 {f.p99_ms:6.2f} "
+            f"{f.changes_per_message:5.2f} changes/msg  {f.order_deliveries_per_s:9,.0f} order deliveries/s  order→socket p50 {f.p50_ms:6.2f} p99 {f.p99_ms:6.2f} "
             f"max {f.max_ms:6.1f} ms  order→read p50 {f.read_p50_ms:6.2f} p99 {f.read_p99_ms:6.2f} ms  "
             f"publish→socket p50 {f.pub_p50_ms:5.2f} p99 {f.pub_p99_ms:5.2f} ms  "
             f"placeOrders p50 {f.answer_p50_ms:5.2f} p99 {f.answer_p99_ms:5.2f} ms  undelivered {f.undelivered}  "
@@ -1179,13 +1201,15 @@ def _slow_lines(f: Figures) -> list[str]:
 
 def _fmt_table(results: list[Figures]) -> str:
     lines = ["| server | stream | publisher | slow readers | orders/s | deliveries/s | changes/message "
+             "| order deliveries/s "
              "| p50 ms | p99 ms | max ms | p99 ms, read | publish→socket p99 ms | placeOrders p99 ms "
              "| server CPU | subscribers CPU | publisher CPU | other CPU |",
-             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for f in results:
-        server = "baseline (bare fan-out)" if f.case.server == "baseline" else "backlay"
+        server = ("baseline (bare fan-out)" if f.case.server == "baseline"
+                  else f"backlay, {f.case.workers} stream workers" if f.case.workers else "backlay")
         lines.append(f"| {server} | {f.case.transport} | {f.case.label} | {f.case.slow} | {f.orders_per_s:,.0f} "
-                     f"| {f.deliveries_per_s:,.0f} | {f.changes_per_message:.2f} | {f.p50_ms:.2f} | {f.p99_ms:.2f} "
+                     f"| {f.deliveries_per_s:,.0f} | {f.changes_per_message:.2f} | {f.order_deliveries_per_s:,.0f} | {f.p50_ms:.2f} | {f.p99_ms:.2f} "
                      f"| {f.max_ms:.1f} | {f.read_p99_ms:.2f} | {f.pub_p99_ms:.2f} | {f.answer_p99_ms:.2f} "
                      f"| {f.server_cpu:.0%} | {f.subscriber_cpu:.0%} | {f.publisher_cpu:.0%} | {f.other_cpu:.0%} |")
     return "\n".join(lines)
@@ -1193,7 +1217,7 @@ def _fmt_table(results: list[Figures]) -> str:
 
 async def bench(args: argparse.Namespace, env: dict[str, str], cpus: tuple[int, int] | None) -> list[Figures]:
     cases = [Case("baseline", t, r, 0) for t in args.transports for r in args.rates if "baseline" in args.servers]
-    cases += [Case("backlay", t, r, s) for t in args.transports for r in args.rates
+    cases += [Case("backlay", t, r, s, args.stream_workers) for t in args.transports for r in args.rates
               for s in ([0, args.slow_readers] if args.slow_readers else [0]) if "backlay" in args.servers]
     results = []
     for case in cases:
@@ -1247,6 +1271,8 @@ def main() -> None:
     ap.add_argument("--tries", type=int, default=3, help="measurements at most per row (default 3)")
     ap.add_argument("--pin", action="store_true", help="pin the server to CPU 0 and the subscribers to CPU 1")
     ap.add_argument("--compiled", action="store_true", help="the server runs the mypyc-compiled core")
+    ap.add_argument("--stream-workers", type=int, default=0,
+                    help="backlay serves the stream from this many worker processes (default 0: its own loop)")
     ap.add_argument("--profile", metavar="FILE",
                     help="sample the server with py-spy (installed separately) over each measured window: "
                          "FILE.<row>.txt, collapsed stacks")

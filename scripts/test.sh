@@ -6,3 +6,7 @@ scripts/bootstrap.sh dev
 echo "== ruff"; .venv/bin/ruff check src tests bench
 echo "== mypy"; .venv/bin/mypy
 echo "== pytest"; .venv/bin/python -m pytest "$@"
+# the Stream API's protocol and client suites once more, served by stream workers (docs/architecture.md)
+echo "== pytest, stream suites with BACKLAY_TEST_STREAM_WORKERS=2"
+BACKLAY_TEST_STREAM_WORKERS=2 .venv/bin/python -m pytest tests/integration/test_stream_protocol.py \
+    tests/integration/test_stream_clients.py "$@"

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 
@@ -82,6 +83,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from backlay.server import serve
 
     cfg = Config.from_env(args.data_dir, admin_token=args.admin_token, dev_mode=args.dev or None)
+    if args.stream_workers is not None:
+        cfg = dataclasses.replace(cfg, stream_workers=args.stream_workers)
     try:
         import uvloop
     except ImportError:  # uvloop is optional on platforms without it
@@ -126,6 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--stream-plain-port", type=int,
                        default=int(os.environ.get("BACKLAY_STREAM_PLAIN_PORT", "0")),
                        help="Stream API over plain TCP, for local use (env BACKLAY_STREAM_PLAIN_PORT, default 0: off)")
+    serve.add_argument("--stream-workers", type=int, default=None,
+                       help="processes serving the Stream API, each a replica of the exchange (env "
+                       "BACKLAY_STREAM_WORKERS, default 0: the server's own event loop); see docs/architecture.md")
     serve.add_argument("--admin-token", help="bearer token of the admin API (env BACKLAY_ADMIN_TOKEN; default: "
                        "created once in <data dir>/admin-token)")
     serve.add_argument("--dev", action="store_true",

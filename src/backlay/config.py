@@ -22,7 +22,8 @@ class Config:
     delayed_data_s: int = 60  # how old the prices a delayed application key sees are
     stream_cert: Path | None = None  # the Stream API's TLS certificate and key (None: the self-signed one)
     stream_key: Path | None = None
-    stream_max_connections: int = 10  # stream connections per application key
+    stream_max_connections: int = 10  # stream connections per application key (over all stream workers)
+    stream_workers: int = 0  # processes serving the Stream API (0: the server's own event loop)
 
     @staticmethod
     def from_env(data_dir: str | None = None, admin_token: str | None = None, dev_mode: bool | None = None) -> Config:
@@ -36,6 +37,7 @@ class Config:
             stream_cert=_path(os.environ.get("BACKLAY_STREAM_CERT")),
             stream_key=_path(os.environ.get("BACKLAY_STREAM_KEY")),
             stream_max_connections=int(os.environ.get("BACKLAY_STREAM_MAX_CONNECTIONS", "10")),
+            stream_workers=int(os.environ.get("BACKLAY_STREAM_WORKERS", "0")),
         )
 
     @property

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 Outcome = tuple[Result, list[Event]]
 Listener = Callable[[list[Event]], None]
+BatchListener = Callable[["Batch"], None]
 
 DEFAULT_MAX_BATCH = 4096
 DEFAULT_SWEEP_GARBAGE_MIN = 10_000  # objects of trapped cyclic garbage worth a full collection
@@ -208,9 +209,11 @@ class Engine:
 
     # --- recovery ----------------------------------------------------------------------------------
 
-    def recover(self, use_snapshot: bool = True) -> None:
+    def recover(self, use_snapshot: bool = True, live: bool = False) -> None:
         """Rebuild the state: the latest snapshot (if any, and usable) plus every journal entry after
-        it. An unusable snapshot falls back to replaying the whole journal, which is never pruned."""
+        it. An unusable snapshot falls back to replaying the whole journal, which is never pruned.
+        `live`: another process may be appending while this reads (a replica: see stream/workers.py);
+        the state is then that of wherever reading ended, still a whole number of batches."""
         if self.recovered:
             raise RuntimeError("recover() may run only once per Engine")
         exchange, seq, last_ts_ms = self._exchange_factory(), 0, 0
@@ -238,7 +241,7 @@ class Engine:
                 ) from exc
             seq = entry.seq
             last_ts_ms = max(last_ts_ms, entry.ts_ms)
-        if seq != self.journal.last_seq():
+        if not live and seq != self.journal.last_seq():
             raise JournalCorrupt(f"replay ended at seq {seq}, journal ends at {self.journal.last_seq()}")
         self.exchange = exchange
         self.seq = self.written_seq = self.applied_seq = seq
@@ -463,6 +466,7 @@ class Sequencer:
         self._snapshot_task: asyncio.Task[None] | None = None  # a child's snapshot being collected
         self.snapshot_child: ChildSnapshot | None = None  # the child pickling a snapshot now, if any
         self._listeners: list[Listener] = []
+        self._batch_listeners: list[BatchListener] = []
         # A deque plus a wake-up event rather than an asyncio.Queue: the writer drains in bulk and
         # waits with a timeout for the due timer without cancelling a pending get.
         self._pending: collections.deque[_Item] = collections.deque()
@@ -475,6 +479,17 @@ class Sequencer:
     def add_listener(self, fn: Listener) -> None:
         """`fn(events)` is called on the event loop once per batch, after the batch is durable."""
         self._listeners.append(fn)
+
+    def remove_listener(self, fn: Listener) -> None:
+        self._listeners.remove(fn)
+
+    def add_batch_listener(self, fn: BatchListener) -> None:
+        """`fn(batch)` is called on the event loop with every durable, applied batch (its stamped
+        commands as the journal holds them), before the event listeners: what a replica applies."""
+        self._batch_listeners.append(fn)
+
+    def remove_batch_listener(self, fn: BatchListener) -> None:
+        self._batch_listeners.remove(fn)
 
     @property
     def running(self) -> bool:
@@ -577,6 +592,11 @@ class Sequencer:
                 engine.failed = exc
             self._fail(items, exc)
             raise
+        for bfn in self._batch_listeners:
+            try:
+                bfn(batch)
+            except Exception:
+                log.exception("sequencer batch listener %r failed", bfn)
         for item, (result, _events) in zip(items, outcomes[batch.n_system :], strict=True):
             if not item.fut.done():  # a caller that gave up (cancelled) still had its command executed
                 item.fut.set_result(result)

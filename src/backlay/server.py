@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import ssl
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from backlay.sequencer import Engine, Sequencer, wall_clock_ms
 from backlay.store.sqlite import SqliteJournal
 from backlay.stream.hub import Hub
 from backlay.stream.server import StreamLimits, StreamServer
+from backlay.stream.workers import SharedConnectionCounts, StreamWorkers, WorkerSpec, reserve_port
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +92,10 @@ class Server:
     hub: Hub
     stream: StreamServer
     stream_tls_context: ssl.SSLContext
+    cfg: Config
+    tls_key_path: Path
     certlogin: asyncio.Server | None = None
+    stream_workers: StreamWorkers | None = None
 
     @staticmethod
     async def open(cfg: Config) -> Server:
@@ -123,7 +128,7 @@ class Server:
                   wait_placement=placements.wait, admin=admin, delayed_prices=delayed_prices,
                   dev_mode=cfg.dev_mode)
         return Server(engine, sequencer, identity, app, heartbeats, delayed_prices, tls_context, cert_path,
-                      hub, stream, stream_tls)
+                      hub, stream, stream_tls, cfg, key_path)
 
     async def submit(self, cmd: Command) -> Result:
         return await self.sequencer.submit(cmd)
@@ -147,9 +152,15 @@ class Server:
         """The certificate-login host (identitysso-cert): HTTPS with client certificates (003:L5376-5612)."""
         self.certlogin = await start_certlogin_server(self.identity, host, port, self.tls_context, wall_clock_ms)
 
-    async def start_stream(self, host: str, tls_port: int | None, plain_port: int | None = None) -> list[int]:
+    async def start_stream(self, host: str, tls_port: int | None, plain_port: int | None = None,
+                           workers: int | None = None) -> list[int]:
         """The Stream API over TLS on `tls_port` and over plain TCP (for local use) on `plain_port`; None
-        leaves a listener off, 0 takes a free port. Returns the ports bound, TLS first."""
+        leaves a listener off, 0 takes a free port. Returns the ports bound, TLS first. `workers`
+        (default: the config's `stream_workers`) above 0 serves them from that many replica processes
+        (stream/workers.py) rather than on this event loop."""
+        n = self.cfg.stream_workers if workers is None else workers
+        if n > 0:
+            return await self._start_stream_workers(host, tls_port, plain_port, n)
         ports = []
         for port, ctx in ((tls_port, self.stream_tls_context), (plain_port, None)):
             if port is not None:
@@ -157,7 +168,33 @@ class Server:
                 ports.append(int(srv.sockets[0].getsockname()[1]))
         return ports
 
+    async def _start_stream_workers(self, host: str, tls_port: int | None, plain_port: int | None,
+                                    n: int) -> list[int]:
+        listeners = [(reserve_port(host, port), use_tls)
+                     for port, use_tls in ((tls_port, True), (plain_port, False)) if port is not None]
+        cfg = self.cfg
+        cert, key = cfg.stream_cert or self.tls_cert_path, cfg.stream_key or self.tls_key_path
+
+        def spec(index: int, feed_fd: int, listeners: list[tuple[str, int, bool]]) -> WorkerSpec:
+            return WorkerSpec(index=index, journal_path=str(cfg.journal_path),
+                              identity_path=str(cfg.data_dir / "identity.db"), currency=cfg.currency,
+                              limits=dataclasses.asdict(self.stream.limits), counts_path=str(counts_path),
+                              feed_fd=feed_fd, listeners=listeners, cert_path=str(cert), key_path=str(key))
+
+        counts_path = cfg.data_dir / "stream-connections.db"
+        SharedConnectionCounts(str(counts_path), None).close()  # empty: no worker runs yet
+        self.stream_workers = StreamWorkers(self.sequencer, spec, n)
+        self.sequencer.remove_listener(self.hub.on_events)  # this process publishes nothing
+        try:
+            await self.stream_workers.start(listeners)
+        except BaseException:
+            await self.stream_workers.close()
+            raise
+        return [int(sock.getsockname()[1]) for sock, _tls in listeners]
+
     async def close(self) -> None:
+        if self.stream_workers is not None:
+            await self.stream_workers.close()
         await self.stream.close()
         await self.hub.stop()
         if self.certlogin is not None:
@@ -194,6 +231,8 @@ async def serve(cfg: Config, host: str, port: int, demo: bool, cert_port: int = 
             print(f"Stream API on {host}:{stream_port} (TLS, certificate {cfg.stream_cert or server.tls_cert_path})")
         if stream_plain_port:
             print(f"Stream API on {host}:{stream_plain_port} (plain TCP, for local use)")
+        if server.stream_workers is not None and (stream_port or stream_plain_port):
+            print(f"Stream API served by {server.stream_workers.n} worker processes")
         token_note = "as configured" if cfg.admin_token else f"in {cfg.data_dir / 'admin-token'}"
         print(f"admin API on http://{host}:{port}/admin/v1 (bearer token {token_note}; docs/admin-api.md)")
         config = uvicorn.Config(server.app, host=host, port=port, log_level="warning", http="httptools",

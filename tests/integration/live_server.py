@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -35,8 +38,11 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, data_dir: Path, stream_limits: StreamLimits | None = None) -> None:
+    def __init__(self, data_dir: Path, stream_limits: StreamLimits | None = None, stream_workers: int | None = None) -> None:
         self.data_dir = data_dir
+        # BACKLAY_TEST_STREAM_WORKERS runs every live-server test with stream workers
+        self.stream_workers = (int(os.environ.get("BACKLAY_TEST_STREAM_WORKERS", "0")) if stream_workers is None
+                               else stream_workers)
         self.stream_limits = stream_limits
         self.port = free_port()
         self.cert_port = free_port()
@@ -83,6 +89,14 @@ class LiveServer:
 
         return asyncio.run_coroutine_threadsafe(run(), self._loop).result(timeout=30)
 
+    def stream_connections(self) -> int:
+        """Open stream connections: on this server's loop, or over its stream workers (authenticated
+        ones, as their shared counts hold them)."""
+        if self.stream_workers:
+            with contextlib.closing(sqlite3.connect(self.data_dir / "stream-connections.db")) as db:
+                return int(db.execute("SELECT coalesce(sum(n), 0) FROM conns").fetchone()[0])
+        return self.call(lambda: len(self.server.stream.connections) if self.server else 0)
+
     def submit(self, cmd: Command) -> Result:
         """Submit an operator command to the running server's sequencer, from the test thread."""
         assert self._loop is not None and self.server is not None
@@ -91,7 +105,8 @@ class LiveServer:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         server = await Server.open(Config(data_dir=self.data_dir, currency="GBP", snapshot_every=SNAPSHOT_EVERY,
-                                          admin_token=ADMIN_TOKEN, delayed_data_s=DELAYED_DATA_S))
+                                          admin_token=ADMIN_TOKEN, delayed_data_s=DELAYED_DATA_S,
+                                          stream_workers=self.stream_workers))
         self.server = server
         await server.seed_demo()
         await server.start_certlogin("127.0.0.1", self.cert_port)

@@ -357,8 +357,7 @@ def test_slow_consumer_is_dropped_and_slows_nobody(strict: LiveServer) -> None:
     alice = client_for(strict, "alice")
     mid, sels = new_market(strict, runners=1)
 
-    def connections() -> int:
-        return strict.call(lambda: len(strict.server.stream.connections) if strict.server else 0)
+    connections = strict.stream_connections
 
     slow = RawStream(strict, tls=False, receive_buffer_bytes=4096)
     slow.authenticate(strict)

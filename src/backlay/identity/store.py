@@ -129,14 +129,18 @@ def parse_client_cert_pem(pem: str) -> x509.Certificate:
 
 
 class IdentityStore:
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, cache: bool = True) -> None:
+        """`cache=False` for a process that only reads while another writes (a stream worker): every
+        look-up then reads the database, so a logout or keepAlive elsewhere is seen at once."""
         self._lock = threading.Lock()
         self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA busy_timeout=5000")
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")
         self._conn.executescript(_SCHEMA)
         # every API request and stream connection looks up its application key and session: keep what
         # was read (this process is the only writer; keepAlive and logout drop their entry)
+        self._cache = cache
         self._keys: dict[str, AppKey] = {}
         self._sessions: dict[str, Session] = {}
 
@@ -180,7 +184,9 @@ class IdentityStore:
                                      (app_key,)).fetchone()
         if row is None:
             return None  # not remembered: the key may be created later
-        key = self._keys[app_key] = AppKey(row[0], row[1], row[2], bool(row[3]))
+        key = AppKey(row[0], row[1], row[2], bool(row[3]))
+        if self._cache:
+            self._keys[app_key] = key
         return key
 
     def app_keys_of(self, account_id: str) -> list[AppKey]:
@@ -348,7 +354,9 @@ class IdentityStore:
                                          (token,)).fetchone()
             if row is None:
                 return None
-            session = self._sessions[token] = Session(row[0], row[1], row[2], row[3])
+            session = Session(row[0], row[1], row[2], row[3])
+            if self._cache:
+                self._sessions[token] = session
         if session.expires_ms <= now_ms:
             self._sessions.pop(token, None)
             return None

@@ -58,19 +58,48 @@ class StreamLimits:
     socket_send_buffer_bytes: int | None = 256 * 1024
 
 
+class ConnectionCounts:
+    """Authenticated connections per application key, for `max_connections_per_app_key`: in this
+    process (stream workers share theirs: stream/workers.py, SharedConnectionCounts)."""
+
+    def __init__(self) -> None:
+        self._n: dict[str, int] = {}
+
+    def acquire(self, app_key: str, limit: int) -> int | None:
+        """Count one more connection of `app_key`; the connections still available, None if it is full."""
+        n = self._n.get(app_key, 0)
+        if n >= limit:
+            return None
+        self._n[app_key] = n + 1
+        return limit - n - 1
+
+    def release(self, app_key: str) -> None:
+        n = self._n.get(app_key, 1) - 1
+        if n > 0:
+            self._n[app_key] = n
+        else:
+            self._n.pop(app_key, None)
+
+    def count(self, app_key: str) -> int:
+        return self._n.get(app_key, 0)
+
+
 class StreamServer:
     """The listeners and what connections share: the hub, the identity store, per-key counts."""
 
     def __init__(self, hub: Hub, identity: IdentityStore, clock_ms: Callable[[], int],
-                 limits: StreamLimits | None = None) -> None:
+                 limits: StreamLimits | None = None, id_prefix: str = "",
+                 counts: ConnectionCounts | None = None) -> None:
+        """`id_prefix` goes into every connection id (stream workers: their index, so that the ids of
+        connections on different workers never collide)."""
         self.hub = hub
         self.identity = identity
         self.clock_ms = clock_ms
         self.limits = limits or StreamLimits()
         self.connections: set[StreamConnection] = set()
-        self.per_app_key: dict[str, int] = {}
+        self.per_app_key = counts or ConnectionCounts()
         self._ids = itertools.count(1)
-        self._prefix = f"{int(time.time()) % 1_000_000:06d}"
+        self._prefix = f"{id_prefix}{int(time.time()) % 1_000_000:06d}"
         self._servers: list[asyncio.Server] = []
 
     def connection_id(self) -> str:
@@ -80,6 +109,14 @@ class StreamServer:
         loop = asyncio.get_running_loop()
         server = await loop.create_server(lambda: StreamConnection(self), host, port, ssl=ssl_context,
                                           reuse_address=True, backlog=1024)
+        self._servers.append(server)
+        return server
+
+    async def listen_socket(self, sock: socket.socket, ssl_context: ssl.SSLContext | None) -> asyncio.Server:
+        """Serve connections accepted on a listening socket bound elsewhere (a stream worker's, which
+        the server process bound and shares with its other workers)."""
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(lambda: StreamConnection(self), sock=sock, ssl=ssl_context, backlog=1024)
         self._servers.append(server)
         return server
 
@@ -134,11 +171,7 @@ class StreamConnection(asyncio.Protocol):
                 self.server.hub.end(sub)
         self.market_sub = self.order_sub = None
         if self.app_key is not None:
-            n = self.server.per_app_key.get(self.app_key, 1) - 1
-            if n > 0:
-                self.server.per_app_key[self.app_key] = n
-            else:
-                self.server.per_app_key.pop(self.app_key, None)
+            self.server.per_app_key.release(self.app_key)
             self.app_key = None
 
     def pause_writing(self) -> None:
@@ -300,19 +333,21 @@ class StreamConnection(asyncio.Protocol):
         counts = self.server.per_app_key
         limit = self.limits.max_connections_per_app_key
         if self.app_key != key.app_key:
-            if counts.get(key.app_key, 0) >= limit:
+            available = counts.acquire(key.app_key, limit)
+            if available is None:
                 raise StreamError("MAX_CONNECTION_LIMIT_EXCEEDED",
                                   f"at most {limit} connections per application key", close=True)
             if self.app_key is not None:
-                counts[self.app_key] -= 1
-            counts[key.app_key] = counts.get(key.app_key, 0) + 1
+                counts.release(self.app_key)
             self.app_key = key.app_key
+        else:
+            available = max(0, limit - counts.count(key.app_key))
         self.account_id = session.account_id
         self.delayed = key.delayed
         if self.market_sub is None and self.order_sub is None:
             self._set_timer(self.limits.idle_timeout_s, "no subscription received")
         self.status(msg.id, statusCode="SUCCESS", connectionClosed=False,
-                    connectionsAvailable=max(0, limit - counts[key.app_key]), connectionId=self.connection_id)
+                    connectionsAvailable=available, connectionId=self.connection_id)
 
     def _subscribed(self) -> None:
         if self._timer is not None:

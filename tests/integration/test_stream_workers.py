@@ -1,0 +1,150 @@
+"""The Stream API served by stream workers (`stream_workers = 2`: src/backlay/stream/workers.py), over
+real sockets with the unmodified betfairlightweight stream: the same caches as listMarketBook whichever
+worker a connection lands on, connection limits over all workers, a worker that dies started again,
+and the workers gone with the server.
+
+The whole protocol suite runs against workers too: BACKLAY_TEST_STREAM_WORKERS=2 (scripts/test.sh runs
+the stream modules that way once more)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from live_server import LiveServer
+from stream_support import RawStream, client_for, eventually, login, new_market
+from test_stream_clients import BEST_FIELDS, assert_market_cache, market_stream, place
+
+WORKERS = 2
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    server = LiveServer(Path(tmp_path_factory.mktemp("backlay-workers")), stream_workers=WORKERS).start()
+    yield server
+    server.stop()
+
+
+def worker_pids(live: LiveServer) -> dict[int, int]:
+    def pids() -> dict[int, int]:
+        assert live.server is not None and live.server.stream_workers is not None
+        return {i: w.proc.pid for i, w in live.server.stream_workers.workers.items()
+                if w.proc is not None and w.ready.done()}
+    return live.call(pids)
+
+
+def connect(live: LiveServer, n: int) -> list[RawStream]:
+    conns = [RawStream(live, tls=False) for _ in range(n)]
+    for c in conns:
+        c.authenticate(live, "bob")
+    return conns
+
+
+def test_every_worker_serves_and_caches_equal_list_market_book(live: LiveServer) -> None:
+    """Connections go to both workers (their ids say which); every one of them, betfairlightweight
+    streams included, ends with what listMarketBook says, after trades made over HTTP."""
+    alice, bob = client_for(live, "alice"), client_for(live, "bob")
+    mid, sels = new_market(live)
+    place(alice, mid, sels[0], "BACK", 2.5, 10)  # before any subscription: in the replicas' images
+    streams = [market_stream(alice, live, [mid]), market_stream(bob, live, [mid], fields=BEST_FIELDS, levels=3)]
+    conns = []
+    workers_seen: set[str] = set()
+    deadline = time.monotonic() + 20
+    while len(workers_seen) < WORKERS and time.monotonic() < deadline:  # the kernel picks the worker
+        c = RawStream(live, tls=False)
+        cid = c.recv()["connectionId"]
+        assert cid.startswith("backlay-w")
+        workers_seen.add(cid.split("-")[1])
+        conns.append((cid, c))
+    assert workers_seen == {f"w{i}" for i in range(WORKERS)}
+    assert len({cid for cid, _c in conns}) == len(conns), "connection ids are unique over the workers"
+    for _cid, c in conns:
+        c.close()
+    try:
+        for i, price in enumerate([2.0, 2.02, 2.04]):
+            place(alice, mid, sels[1], "LAY", price, 5 + i)
+        place(bob, mid, sels[0], "LAY", 2.6, 4)  # matches alice's back
+        eventually(lambda: assert_market_cache(streams[0], alice, mid))
+        eventually(lambda: assert_market_cache(streams[1], bob, mid, best=True))
+    finally:
+        for s in streams:
+            s.stop()
+    assert all(s.error is None for s in streams)
+
+
+def test_connection_limit_holds_over_all_workers(live: LiveServer) -> None:
+    """MAX_CONNECTION_LIMIT_EXCEEDED after 10 connections of one application key (003:L6091-6093),
+    however the workers share them; connectionsAvailable counts down over all of them."""
+    conns = [RawStream(live, tls=False) for _ in range(10)]
+    extra = RawStream(live, tls=False)
+    try:
+        statuses = [c.authenticate(live, "carol") for c in conns]
+        assert [s["connectionsAvailable"] for s in statuses] == list(range(9, -1, -1))
+        assert len({s["connectionId"].split("-")[1] for s in statuses}) > 1, "spread over the workers"
+        extra.recv()
+        token, key = login(live, "carol")
+        extra.request("authentication", appKey=key, session=token)
+        status = extra.recv()
+        assert status["errorCode"] == "MAX_CONNECTION_LIMIT_EXCEEDED" and status["connectionClosed"] is True
+    finally:
+        for c in [*conns, extra]:
+            c.close()
+    eventually(lambda: _assert(live.stream_connections() == 0))
+
+
+def _assert(ok: bool) -> None:
+    assert ok
+
+
+def test_a_worker_that_dies_is_started_again(live: LiveServer) -> None:
+    """Its connections close (clients reconnect, as after any disconnection); the new worker recovers
+    from the journal and serves changes made after it started."""
+    alice = client_for(live, "alice")
+    mid, sels = new_market(live, runners=1)
+    conns = connect(live, 6)
+    before = worker_pids(live)
+    assert len(before) == WORKERS
+    os.kill(before[0], signal.SIGKILL)
+    eventually(lambda: _assert(worker_pids(live).get(0) not in (None, before[0])), timeout_s=30)
+    assert worker_pids(live)[1] == before[1]
+    for c in conns:
+        c.close()
+    place(alice, mid, sels[0], "BACK", 3.0, 2)
+    # new connections land on either worker, the new one included: each sees the order
+    served: set[str] = set()
+    deadline = time.monotonic() + 20
+    while len(served) < WORKERS and time.monotonic() < deadline:
+        r = RawStream(live, tls=False)
+        cid = r.authenticate(live, "bob")["connectionId"]
+        r.request("marketSubscription", marketFilter={"marketIds": [mid]},
+                  marketDataFilter={"fields": ["EX_BEST_OFFERS"], "ladderLevels": 1})
+        image = r.recv_until(lambda m: m.get("op") == "mcm")
+        rc: list[dict[str, Any]] = image["mc"][0]["rc"]
+        assert rc[0]["batl"] == [[0, 3.0, 2]], rc
+        served.add(cid.split("-")[1])
+        r.close()
+    assert len(served) == WORKERS
+
+
+def test_workers_stop_with_the_server(tmp_path: Path) -> None:
+    live = LiveServer(tmp_path, stream_workers=WORKERS).start()
+    pids = list(worker_pids(live).values())
+    assert len(pids) == WORKERS
+    live.stop()
+    for pid in pids:
+        eventually(lambda pid=pid: _assert(not _alive(pid)), timeout_s=15)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie until the server reaps it: gone as far as serving goes
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().split(") ")[1][0] != "Z"
