@@ -1058,7 +1058,13 @@ async def measure(args: argparse.Namespace, case: Case, env: dict[str, str], cpu
         cmd.append("--baseline")
     if case.transport == "tls":
         cmd += ["--stream-tls-port", str(tls_port)]
-    server = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    worker_log = work / "workers-log.txt"
+    if case.workers:  # the workers log their slow-consumer closes (INFO) to the server's stderr
+        work.mkdir(parents=True, exist_ok=True)
+        with worker_log.open("wb") as log_file:
+            server = subprocess.Popen(cmd, cwd=ROOT, env={**env, "BACKLAY_LOG_LEVEL": "INFO"}, stderr=log_file)
+    else:
+        server = subprocess.Popen(cmd, cwd=ROOT, env=env)
     if cpus is not None:
         os.sched_setaffinity(server.pid, {cpus[0]})
     clients: list[asyncio.subprocess.Process] = []
@@ -1136,6 +1142,8 @@ async def measure(args: argparse.Namespace, case: Case, env: dict[str, str], cpu
         cpu["other"] = max(0.0, (snap1[4] - snap0[4]) / wall - sum(cpu.values()))
         events = work / "server-events.txt"
         closed_ns = [int(line.split()[0]) for line in events.read_text().splitlines() if line] if events.exists() else []
+        if case.workers:
+            closed_ns += _worker_closes(worker_log)
         fig = analyse(case, orders, results, warm_ns, end_ns, cpu, closed_ns)
         if case.server == "backlay":
             mismatch = (check_cache(results[0]["cache"], json.loads(body)) if status == 200
@@ -1162,6 +1170,19 @@ async def measure(args: argparse.Namespace, case: Case, env: dict[str, str], cpu
                 await proc.wait()
         stop_server(server)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _worker_closes(path: Path) -> list[int]:
+    """When the stream workers closed slow consumers, from their log lines (stream/workers.py's format:
+    local time to the millisecond first); other warnings are passed on."""
+    out = []
+    for line in path.read_text(errors="replace").splitlines():
+        if "slow consumer" in line:
+            stamp, ms = line[:23].split(",")
+            out.append(int(time.mktime(time.strptime(stamp, "%Y-%m-%d %H:%M:%S")) * 1e9) + int(ms) * 1_000_000)
+        elif " INFO " not in line:
+            print(f"  server: {line}", file=sys.stderr, flush=True)
+    return out
 
 
 def _children(pid: int) -> list[int]:

@@ -390,7 +390,7 @@ async def run_worker(spec: WorkerSpec) -> None:
 def worker_main(argv: list[str]) -> int:
     spec = msgspec.json.decode(argv[1], type=WorkerSpec)
     logging.basicConfig(level=os.environ.get("BACKLAY_LOG_LEVEL", "WARNING"),
-                        format=f"stream worker {spec.index}: %(levelname)s %(name)s: %(message)s")
+                        format=f"%(asctime)s stream worker {spec.index}: %(levelname)s %(name)s: %(message)s")
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server process, which stops this
     from backlay.runtime import tune_gc
 
