@@ -138,6 +138,8 @@ class _Worker:
         self.proc: subprocess.Popen[bytes] | None = None
         self.transport: asyncio.Transport | None = None
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # a worker lost before it served fails `ready` even when nobody waits for it any more
+        self.ready.add_done_callback(lambda f: f.cancelled() or f.exception())
         self.started_s = time.monotonic()
 
 
@@ -184,9 +186,14 @@ class StreamWorkers:
             self.workers[index] = worker
             listeners = [(*s.getsockname()[:2], tls) for s, tls in self._listeners]
             spec = self._spec(index, theirs.fileno(), listeners)
-            worker.proc = subprocess.Popen(
-                [sys.executable, "-m", "backlay.stream.workers", msgspec.json.encode(spec).decode()],
-                pass_fds=[theirs.fileno()])
+            try:
+                worker.proc = subprocess.Popen(
+                    [sys.executable, "-m", "backlay.stream.workers", msgspec.json.encode(spec).decode()],
+                    pass_fds=[theirs.fileno()])
+            except BaseException:
+                del self.workers[index]  # not restarted: the caller hears of it
+                transport.abort()
+                raise
         finally:
             theirs.close()
         try:
