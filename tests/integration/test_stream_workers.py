@@ -8,12 +8,13 @@ the stream modules that way once more)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from live_server import LiveServer
@@ -103,32 +104,47 @@ def _assert(ok: bool) -> None:
 
 def test_a_worker_that_dies_is_started_again(live: LiveServer) -> None:
     """Its connections close (clients reconnect, as after any disconnection); the new worker recovers
-    from the journal and serves changes made after it started."""
+    from the journal while orders keep coming (the feed and the journal overlap: it skips what it read)
+    and serves what happens after: streams opened on either worker end equal to listMarketBook."""
     alice = client_for(live, "alice")
     mid, sels = new_market(live, runners=1)
     conns = connect(live, 6)
     before = worker_pids(live)
     assert len(before) == WORKERS
-    os.kill(before[0], signal.SIGKILL)
-    eventually(lambda: _assert(worker_pids(live).get(0) not in (None, before[0])), timeout_s=30)
-    assert worker_pids(live)[1] == before[1]
-    for c in conns:
-        c.close()
-    place(alice, mid, sels[0], "BACK", 3.0, 2)
-    # new connections land on either worker, the new one included: each sees the order
-    served: set[str] = set()
-    deadline = time.monotonic() + 20
-    while len(served) < WORKERS and time.monotonic() < deadline:
-        r = RawStream(live, tls=False)
-        cid = r.authenticate(live, "bob")["connectionId"]
-        r.request("marketSubscription", marketFilter={"marketIds": [mid]},
-                  marketDataFilter={"fields": ["EX_BEST_OFFERS"], "ladderLevels": 1})
-        image = r.recv_until(lambda m: m.get("op") == "mcm")
-        rc: list[dict[str, Any]] = image["mc"][0]["rc"]
-        assert rc[0]["batl"] == [[0, 3.0, 2]], rc
-        served.add(cid.split("-")[1])
-        r.close()
-    assert len(served) == WORKERS
+    placing = threading.Event()
+    placing.set()
+    placed: list[int] = []
+
+    def keep_placing() -> None:
+        while placing.is_set():
+            place(alice, mid, sels[0], "BACK", round(3.0 + 0.05 * (len(placed) % 20), 2), 2)
+            placed.append(1)
+
+    placer = threading.Thread(target=keep_placing, daemon=True)
+    placer.start()
+    try:
+        os.kill(before[0], signal.SIGKILL)
+        eventually(lambda: _assert(worker_pids(live).get(0) not in (None, before[0])), timeout_s=30)
+        assert worker_pids(live)[1] == before[1]
+        for c in conns:
+            c.close()
+        streams = []
+        deadline = time.monotonic() + 20
+        while {s.listener.connection_id.split("-")[1] for s in streams if s.listener.connection_id} != {"w0", "w1"}:
+            assert time.monotonic() < deadline, "no stream landed on one of the workers"
+            streams.append(market_stream(alice, live, [mid]))
+            eventually(lambda: _assert(streams[-1].listener.connection_id is not None))
+    finally:
+        placing.clear()
+        placer.join(timeout=30)
+    try:
+        assert len(placed) > 10
+        for s in streams:
+            eventually(lambda s=s: assert_market_cache(s, alice, mid))
+    finally:
+        for s in streams:
+            s.stop()
+    assert all(s.error is None for s in streams)
 
 
 def test_workers_stop_with_the_server(tmp_path: Path) -> None:
@@ -148,3 +164,31 @@ def _alive(pid: int) -> bool:
     # a zombie until the server reaps it: gone as far as serving goes
     with open(f"/proc/{pid}/stat") as f:
         return f.read().split(") ")[1][0] != "Z"
+
+
+def test_a_worker_that_falls_behind_is_replaced(live: LiveServer, monkeypatch: pytest.MonkeyPatch,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    """A worker that stops reading its feed is not waited for: once the server holds more than
+    MAX_FEED_BUFFER_BYTES of feed for it (here: any byte beyond what the socket takes), it is stopped
+    and started again; the other worker serves on."""
+    from backlay.core.commands import SetMarketStatus
+    from backlay.stream import workers
+
+    before = worker_pids(live)
+    mid, _sels = new_market(live, runners=1)
+    monkeypatch.setattr(workers, "MAX_FEED_BUFFER_BYTES", 0)
+    os.kill(before[1], signal.SIGSTOP)
+    try:
+        deadline = time.monotonic() + 60
+        status = "OPEN"
+        while worker_pids(live).get(1) == before[1]:
+            assert time.monotonic() < deadline, "the stalled worker was not replaced"
+            status = "SUSPENDED" if status == "OPEN" else "OPEN"
+            live.submit(SetMarketStatus(market_id=mid, status=status))
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(before[1], signal.SIGCONT)
+    monkeypatch.undo()
+    eventually(lambda: _assert(worker_pids(live).get(1) not in (None, before[1])), timeout_s=30)
+    assert worker_pids(live)[0] == before[0]
+    assert any("bytes behind: stopping it" in r.getMessage() for r in caplog.records)
