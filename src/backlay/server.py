@@ -174,6 +174,8 @@ class Server:
                      for port, use_tls in ((tls_port, True), (plain_port, False)) if port is not None]
         cfg = self.cfg
         cert, key = cfg.stream_cert or self.tls_cert_path, cfg.stream_key or self.tls_key_path
+        counts_path = cfg.data_dir / "stream-connections.db"
+        SharedConnectionCounts(str(counts_path), None).close()  # empty: no worker runs yet
 
         def spec(index: int, feed_fd: int, listeners: list[tuple[str, int, bool]]) -> WorkerSpec:
             return WorkerSpec(index=index, journal_path=str(cfg.journal_path),
@@ -181,8 +183,6 @@ class Server:
                               limits=dataclasses.asdict(self.stream.limits), counts_path=str(counts_path),
                               feed_fd=feed_fd, listeners=listeners, cert_path=str(cert), key_path=str(key))
 
-        counts_path = cfg.data_dir / "stream-connections.db"
-        SharedConnectionCounts(str(counts_path), None).close()  # empty: no worker runs yet
         self.stream_workers = StreamWorkers(self.sequencer, spec, n)
         self.sequencer.remove_listener(self.hub.on_events)  # this process publishes nothing
         try:

@@ -113,8 +113,8 @@ class StreamServer:
         return server
 
     async def listen_socket(self, sock: socket.socket, ssl_context: ssl.SSLContext | None) -> asyncio.Server:
-        """Serve connections accepted on a listening socket bound elsewhere (a stream worker's, which
-        the server process bound and shares with its other workers)."""
+        """Serve connections accepted on a listening socket made by the caller (a stream worker's, bound
+        with SO_REUSEPORT beside the other workers')."""
         loop = asyncio.get_running_loop()
         server = await loop.create_server(lambda: StreamConnection(self), sock=sock, ssl=ssl_context, backlog=1024)
         self._servers.append(server)

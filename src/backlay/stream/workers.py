@@ -2,8 +2,9 @@
 
 On one process the publish cycle's system calls (one `send` per connection per change) share one core
 with the HTTP API, the sequencer and the core (docs/benchmarks.md, Stream). With `stream_workers = N`
-the server process binds the stream listeners and starts N worker processes that share them (the
-kernel hands each new connection to one of the workers waiting in `accept`):
+the server process holds the stream ports (bound, not listening) and starts N worker processes, each
+listening on its own SO_REUSEPORT socket for the same ports (the kernel spreads new connections over
+them):
 
 - A worker is a **replica**: it recovers the exchange from the journal (latest snapshot plus replay, as
   a restart does), then applies every batch the sequencer commits after that, which the server sends
@@ -15,9 +16,9 @@ kernel hands each new connection to one of the workers waiting in `accept`):
   is sent (the ones it has already read it skips by seq), and a gap is an error that stops it.
 
 What changes for clients: nothing in the protocol. Connection ids carry the worker's index;
-`stream_max_connections` applies per worker (N workers admit up to N times as many connections per
-application key); a clock from one worker resumes on another like a clock from before a restart (the
-markets it covers come as images), and one from the same worker as usual.
+`stream_max_connections` counts over all workers (SharedConnectionCounts); a clock from one worker
+resumes on another like a clock from before a restart (the markets it covers come as images), and one
+from the same worker as usual.
 
 A worker that dies (or falls `MAX_FEED_BUFFER_BYTES` behind, and is stopped) is started again; its
 connections are closed, and clients reconnect as they would after any disconnection. A worker stops
@@ -301,10 +302,10 @@ def reserve_port(host: str, port: int) -> socket.socket:
 class Replica:
     """The exchange as of `seq`, advanced by the feed's batches."""
 
-    def __init__(self, exchange: Exchange, seq: int, on_events: Callable[[list[Any]], None]) -> None:
+    def __init__(self, exchange: Exchange, seq: int, on_events: Callable[[list[Any]], None] | None = None) -> None:
         self.exchange = exchange
         self.seq = seq
-        self._on_events = on_events
+        self.on_events = on_events  # the hub's, given every chunk's events
         self._buffer = b""
         self._decoder = msgspec.msgpack.Decoder(tuple[int, int, list[bytes]])
 
@@ -329,8 +330,8 @@ class Replica:
                 events.extend(evs)
             self.seq = first_seq + len(datas) - 1
         self._buffer = buf[offset:]
-        if events:
-            self._on_events(events)
+        if events and self.on_events is not None:
+            self.on_events(events)
 
 
 class _ReplicaFeed(asyncio.Protocol):
@@ -362,12 +363,12 @@ async def run_worker(spec: WorkerSpec) -> None:
     loop = asyncio.get_running_loop()
     feed_sock = socket.socket(fileno=spec.feed_fd)
     engine = Engine(SqliteJournal(spec.journal_path), lambda: Exchange(spec.currency))
-    await asyncio.to_thread(engine.recover, True, True)
+    await asyncio.to_thread(lambda: engine.recover(live=True))
     engine.close()
     freeze_heap()
-    hub: Hub | None = None
-    replica = Replica(engine.exchange, engine.applied_seq, lambda events: hub.on_events(events) if hub else None)
+    replica = Replica(engine.exchange, engine.applied_seq)
     hub = Hub(lambda: replica.exchange, lambda: replica.seq, wall_clock_ms)
+    replica.on_events = hub.on_events
     hub.start()
     identity = IdentityStore(spec.identity_path, cache=False)
     counts = SharedConnectionCounts(spec.counts_path, spec.index)
