@@ -13,9 +13,12 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from collections import deque
 
+from backlay.core.compiled import mypyc_attr
+
 from .orders import Order
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class Level:
     __slots__ = ("dead", "orders", "price_h", "total_minor")
 

@@ -15,6 +15,8 @@ from typing import Any, ClassVar, Final
 
 import msgspec
 
+from backlay.core.compiled import mypyc_attr
+
 from . import bsp, codes, settlement
 from .book import RunnerBook
 from .catalogue import Catalogue
@@ -102,6 +104,7 @@ def survives_material_event(order: Order) -> bool:
     return order.order_type != codes.LIMIT or order.persistence != codes.LAPSE
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class Prepared:
     """A validated place instruction, ready to reserve and execute."""
 
@@ -134,6 +137,7 @@ class Prepared:
         self.reserve_minor = 0
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class Delayed:
     """A placement held for the in-play bet delay (003:L11586-11590)."""
 

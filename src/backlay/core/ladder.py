@@ -9,6 +9,8 @@ from __future__ import annotations
 from bisect import bisect_left
 from typing import Final
 
+from backlay.core.compiled import mypyc_attr
+
 # CLASSIC bands as (from_h, to_h, step_h); boundaries belong to both bands (001:L24-60).
 CLASSIC_BANDS: Final = (
     (101, 200, 1),
@@ -28,6 +30,7 @@ FINEST: Final = "FINEST"
 LINE_RANGE: Final = "LINE_RANGE"
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class Ladder:
     """A finite ascending list of valid prices (hundredths), with O(1) tick→price and O(log n) price→tick."""
 

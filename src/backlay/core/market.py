@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from backlay.core.compiled import mypyc_attr
+
 from . import codes
 from .book import RunnerBook
 from .commands import MarketDefinition, RunnerDefinition, RunnerResult
@@ -17,6 +19,7 @@ from .orders import Order
 from .wallet import INDEPENDENT, LINE_SUM, OUTCOMES, Position
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class Runner:
     __slots__ = (
         "adjustment_factor_bp",
@@ -68,6 +71,7 @@ class Settlement:
         self.statement_refs: dict[str, list[int]] = {}
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class Market:
     __slots__ = (
         "active",

@@ -5,9 +5,12 @@ Invariant: size = matched + remaining + lapsed + cancelled + voided (voids come 
 
 from __future__ import annotations
 
+from backlay.core.compiled import mypyc_attr
+
 from . import codes
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class Fragment:
     """One matched piece of an order. `price_h` may be off-ladder after a Rule 4 reduction.
     A plain class rather than a NamedTuple: compiled, it is built without running Python code."""
@@ -70,6 +73,7 @@ ORDER_FIELDS = (
 )
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class Order:
     __slots__ = ORDER_FIELDS
 

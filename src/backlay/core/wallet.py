@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from backlay.core.compiled import mypyc_attr
+
 from .money import lay_liability_reserve_minor, win_minor
 from .orders import Order
 
@@ -27,6 +29,7 @@ INDEPENDENT: Final = 1  # each runner wins or loses on its own
 LINE_SUM: Final = 2  # LINE markets
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class Account:
     __slots__ = (
         "account_id",
@@ -96,6 +99,7 @@ class Account:
         )
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class Position:
     """An account's P&L vectors in one market (see the module docstring), one entry per runner by the
     runner's index in its market: lists, not dicts, so the exposure check never hashes a key."""
