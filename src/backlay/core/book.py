@@ -13,8 +13,7 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from collections import deque
 
-from backlay.core.compiled import mypyc_attr
-
+from .compiled import mypyc_attr
 from .orders import Order
 
 

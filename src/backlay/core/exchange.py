@@ -15,8 +15,6 @@ from typing import Any, ClassVar, Final
 
 import msgspec
 
-from backlay.core.compiled import mypyc_attr
-
 from . import bsp, codes, settlement
 from .book import RunnerBook
 from .catalogue import Catalogue
@@ -55,6 +53,7 @@ from .commands import (
     VoidMarket,
     Withdraw,
 )
+from .compiled import mypyc_attr
 from .crossmatch import HOUSE
 from .events import FundsChanged, MarketChanged, OrderChanged, PlacementCompleted, RunnerChanged
 from .ledger import Ledger, StatementItem

@@ -9,7 +9,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from typing import Final
 
-from backlay.core.compiled import mypyc_attr
+from .compiled import mypyc_attr
 
 # CLASSIC bands as (from_h, to_h, step_h); boundaries belong to both bands (001:L24-60).
 CLASSIC_BANDS: Final = (

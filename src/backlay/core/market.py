@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from backlay.core.compiled import mypyc_attr
-
 from . import codes
 from .book import RunnerBook
 from .commands import MarketDefinition, RunnerDefinition, RunnerResult
+from .compiled import mypyc_attr
 from .ladder import Ladder, ladder_for
 from .orders import Order
 from .wallet import INDEPENDENT, LINE_SUM, OUTCOMES, Position

@@ -5,9 +5,8 @@ Invariant: size = matched + remaining + lapsed + cancelled + voided (voids come 
 
 from __future__ import annotations
 
-from backlay.core.compiled import mypyc_attr
-
 from . import codes
+from .compiled import mypyc_attr
 
 
 @mypyc_attr(serializable=True, allow_interpreted_subclasses=True)

@@ -17,8 +17,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from backlay.core.compiled import mypyc_attr
-
+from .compiled import mypyc_attr
 from .money import lay_liability_reserve_minor, win_minor
 from .orders import Order
 
