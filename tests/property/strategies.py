@@ -405,6 +405,9 @@ def check_settlement_money(ex: Exchange, cmd: Command, ok: bool, before_balances
         return
     market = ex.markets[cmd.market_id]
     rate = market.definition.market_base_rate_bp
+    # An account the command itself made had nothing before it: the house, when a placement released
+    # from its bet delay at the command's time cross-matches before the settlement.
+    before_balances = {a: before_balances.get(a, 0) for a in ex.accounts}
     if isinstance(cmd, SettleMarket):
         pnl = market_pnl(ex, cmd.market_id)
         for account_id, acct in ex.accounts.items():
