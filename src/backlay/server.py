@@ -159,7 +159,7 @@ class Server:
         (default: the config's `stream_workers`) above 0 serves them from that many replica processes
         (stream/workers.py) rather than on this event loop."""
         n = self.cfg.stream_workers if workers is None else workers
-        if n > 0:
+        if n > 0 and (tls_port is not None or plain_port is not None):
             return await self._start_stream_workers(host, tls_port, plain_port, n)
         ports = []
         for port, ctx in ((tls_port, self.stream_tls_context), (plain_port, None)):
