@@ -38,6 +38,17 @@ def _open_engine(cfg: Config) -> Engine:
     return engine
 
 
+def _count(value: str) -> int:
+    """A whole number >= 0, for argparse."""
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r}: not a whole number") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{value}: must be 0 or more")
+    return n
+
+
 def _submit(engine: Engine, cmds: list[Command]) -> list[Result]:
     return [r for r, _events in engine.submit_batch(cmds, wall_clock_ms())]
 
@@ -129,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--stream-plain-port", type=int,
                        default=int(os.environ.get("BACKLAY_STREAM_PLAIN_PORT", "0")),
                        help="Stream API over plain TCP, for local use (env BACKLAY_STREAM_PLAIN_PORT, default 0: off)")
-    serve.add_argument("--stream-workers", type=int, default=None,
+    serve.add_argument("--stream-workers", type=_count, default=None,
                        help="processes serving the Stream API, each a replica of the exchange (env "
                        "BACKLAY_STREAM_WORKERS, default 0: the server's own event loop); see docs/architecture.md")
     serve.add_argument("--admin-token", help="bearer token of the admin API (env BACKLAY_ADMIN_TOKEN; default: "

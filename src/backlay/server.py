@@ -159,6 +159,8 @@ class Server:
         (default: the config's `stream_workers`) above 0 serves them from that many replica processes
         (stream/workers.py) rather than on this event loop."""
         n = self.cfg.stream_workers if workers is None else workers
+        if n < 0:
+            raise ValueError(f"stream workers: {n} (0 serves the stream on this event loop, N > 0 from N processes)")
         if n > 0 and (tls_port is not None or plain_port is not None):
             return await self._start_stream_workers(host, tls_port, plain_port, n)
         ports = []

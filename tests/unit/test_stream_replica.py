@@ -108,3 +108,13 @@ def test_shared_connection_counts_over_workers(tmp_path: Path) -> None:
     assert w0.count("k") == 0 and w0.count("other") == 0
     w0.close()
     again.close()
+
+
+@pytest.mark.parametrize("value", ["-1", "two"])
+def test_stream_workers_flag_is_a_count(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """`backlay serve --stream-workers` takes 0 or more; anything else is a usage error, before anything starts."""
+    from backlay.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["serve", "--stream-workers", value])
+    assert exc.value.code == 2 and "--stream-workers" in capsys.readouterr().err
