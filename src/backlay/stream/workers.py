@@ -33,6 +33,7 @@ import logging
 import os
 import signal
 import socket
+import sqlite3
 import ssl
 import struct
 import subprocess
@@ -81,8 +82,6 @@ class SharedConnectionCounts(ConnectionCounts):
     started again deletes its predecessor's rows."""
 
     def __init__(self, path: str, worker: int | None) -> None:
-        import sqlite3
-
         self._worker = worker
         self._conn = sqlite3.connect(path, isolation_level=None)
         self._conn.execute("PRAGMA busy_timeout=5000")
