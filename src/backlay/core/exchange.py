@@ -909,8 +909,8 @@ class Exchange:
     # --- replaceOrders -----------------------------------------------------------------------------
 
     def _replace_orders(self, cmd: ReplaceOrders, ts_ms: int) -> ReplaceExecutionReport:
-        def fail(code: str) -> ReplaceExecutionReport:
-            reports = [ReplaceInstructionReport(status=codes.FAILURE, error_code=InstrErr.ERROR_IN_ORDER)
+        def fail(code: str, instruction_code: str = InstrErr.ERROR_IN_ORDER) -> ReplaceExecutionReport:
+            reports = [ReplaceInstructionReport(status=codes.FAILURE, error_code=instruction_code)
                        for _ in cmd.instructions]
             return ReplaceExecutionReport(status=codes.FAILURE, error_code=code, market_id=cmd.market_id,
                                           customer_ref=cmd.customer_ref, instruction_reports=reports)
@@ -932,9 +932,9 @@ class Exchange:
             return fail(ExecErr.DUPLICATE_BETIDS)
         if self._customer_ref_seen("replace", cmd.account_id, cmd.customer_ref, ts_ms):
             return fail(ExecErr.DUPLICATE_TRANSACTION)
-        if market.status != codes.OPEN:
+        if market.status != codes.OPEN:  # editing a bet on a market not open (003:L9857)
             return fail(ExecErr.MARKET_SUSPENDED if market.status == codes.SUSPENDED
-                        else ExecErr.MARKET_NOT_OPEN_FOR_BETTING)
+                        else ExecErr.MARKET_NOT_OPEN_FOR_BETTING, InstrErr.MARKET_NOT_OPEN_FOR_BETTING)
         # 1. cancel phase, instruction by instruction; never rolled back (003:L11174-11177)
         reports: list[ReplaceInstructionReport] = []
         to_place: list[tuple[int, PlaceInstruction, Order]] = []
@@ -1003,8 +1003,8 @@ class Exchange:
     # --- updateOrders ------------------------------------------------------------------------------
 
     def _update_orders(self, cmd: UpdateOrders, ts_ms: int) -> UpdateExecutionReport:
-        def fail(code: str) -> UpdateExecutionReport:
-            reports = [UpdateInstructionReport(status=codes.FAILURE, instruction=ins, error_code=InstrErr.ERROR_IN_ORDER)
+        def fail(code: str, instruction_code: str = InstrErr.ERROR_IN_ORDER) -> UpdateExecutionReport:
+            reports = [UpdateInstructionReport(status=codes.FAILURE, instruction=ins, error_code=instruction_code)
                        for ins in cmd.instructions]
             return UpdateExecutionReport(status=codes.FAILURE, error_code=code, market_id=cmd.market_id,
                                          customer_ref=cmd.customer_ref, instruction_reports=reports)
@@ -1023,9 +1023,9 @@ class Exchange:
             return fail(ExecErr.DUPLICATE_BETIDS)
         if self._customer_ref_seen("update", cmd.account_id, cmd.customer_ref, ts_ms):
             return fail(ExecErr.DUPLICATE_TRANSACTION)
-        if market.status != codes.OPEN:
+        if market.status != codes.OPEN:  # editing a bet on a market not open (003:L9857)
             return fail(ExecErr.MARKET_SUSPENDED if market.status == codes.SUSPENDED
-                        else ExecErr.MARKET_NOT_OPEN_FOR_BETTING)
+                        else ExecErr.MARKET_NOT_OPEN_FOR_BETTING, InstrErr.MARKET_NOT_OPEN_FOR_BETTING)
         d = market.definition
         reports: list[UpdateInstructionReport] = []
         for ins in cmd.instructions:
