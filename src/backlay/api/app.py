@@ -78,6 +78,24 @@ def wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def _accepts_gzip(accept_encoding: str) -> bool:
+    """Whether Accept-Encoding names gzip (or x-gzip) with a quality above 0: `gzip;q=0` refuses it
+    (RFC 9110 §12.5.3)."""
+    accept_encoding = accept_encoding.lower()
+    if "gzip" not in accept_encoding:
+        return False
+    for item in accept_encoding.split(","):
+        coding, *params = item.split(";")
+        if coding.strip() not in ("gzip", "x-gzip"):
+            continue
+        q = next((p.partition("=")[2].strip() for p in params if p.partition("=")[0].strip() == "q"), "1")
+        try:
+            return float(q) > 0
+        except ValueError:
+            return False
+    return False
+
+
 class App:
     def __init__(self, exchange: Callable[[], Exchange], submit: Callable[[Command], Awaitable[Result]],
                  identity: IdentityStore, handlers: dict[str, dict[str, Handler]],
@@ -138,7 +156,7 @@ class App:
     async def _respond(send: Send, req_headers: dict[str, str], status: int, payload: Any) -> None:
         body = payload if isinstance(payload, bytes) else encode(payload)
         headers = [(b"content-type", b"application/json")]
-        if len(body) >= GZIP_MIN_BYTES and "gzip" in req_headers.get("accept-encoding", ""):
+        if len(body) >= GZIP_MIN_BYTES and _accepts_gzip(req_headers.get("accept-encoding", "")):
             body = gzip.compress(body, compresslevel=5)
             headers.append((b"content-encoding", b"gzip"))
         headers.append((b"content-length", str(len(body)).encode()))

@@ -48,7 +48,11 @@ async def place_orders(ctx: Context, params: w.PlaceOrdersParams) -> w.PlaceExec
     _check_customer_ref(params.customer_ref)
     app_key = ctx.app_key.app_key if ctx.app_key else None
     report = await ctx.submit(convert.place_orders_command(params, ctx.account_id, app_key))
-    return convert.place_report_to_wire(await _final_place(ctx, report), params)
+    if params.async_:  # answered at once, PENDING, even when held for the bet delay (003:L10630-10636)
+        assert isinstance(report, PlaceExecutionReport)
+    else:
+        report = await _final_place(ctx, report)
+    return convert.place_report_to_wire(report, params)
 
 
 async def cancel_orders(ctx: Context, params: w.CancelOrdersParams) -> w.CancelExecutionReport:

@@ -313,8 +313,11 @@ def _place_instruction_to_wire(ins: c.PlaceInstruction, original: w.PlaceInstruc
     )
 
 
-def _place_instruction_report(rep: r.PlaceInstructionReport,
-                              original: w.PlaceInstruction | None = None) -> w.PlaceInstructionReport:
+def _place_instruction_report(rep: r.PlaceInstructionReport, original: w.PlaceInstruction | None = None,
+                              placed_async: bool = False) -> w.PlaceInstructionReport:
+    """`placed_async`: the request had async=true; its PENDING reports carry no betId and no placedDate
+    (003:L10630-10636, L12376-12406)."""
+    hidden = placed_async and rep.order_status == codes.PENDING
     avg = size = None
     if rep.size_matched_minor is not None:
         size = from_minor(rep.size_matched_minor)
@@ -324,8 +327,8 @@ def _place_instruction_report(rep: r.PlaceInstructionReport,
         error_code=rep.error_code,
         order_status=cast(Any, rep.order_status),
         instruction=_place_instruction_to_wire(rep.instruction, original),
-        bet_id=None if rep.bet_id is None else bet_id_to_wire(rep.bet_id),
-        placed_date=None if rep.placed_ms is None else to_the_second(rep.placed_ms),
+        bet_id=None if rep.bet_id is None or hidden else bet_id_to_wire(rep.bet_id),
+        placed_date=None if rep.placed_ms is None or hidden else to_the_second(rep.placed_ms),
         average_price_matched=avg,
         size_matched=size,
     )
@@ -343,7 +346,7 @@ def place_report_to_wire(report: r.PlaceExecutionReport,
         status=report.status,
         error_code=report.error_code,
         market_id=report.market_id,
-        instruction_reports=[_place_instruction_report(rep, o)
+        instruction_reports=[_place_instruction_report(rep, o, bool(request is not None and request.async_))
                              for rep, o in zip(report.instruction_reports, originals)],
     )
 
@@ -434,7 +437,7 @@ def replace_report_to_wire(report: r.ReplaceExecutionReport, request: w.ReplaceO
             cancel = w.CancelInstructionReport(status=codes.FAILURE, error_code=rep.error_code,
                                                instruction=w.CancelInstruction(bet_id=wire_bet_id))
         if rep.place_report is not None:
-            place = _place_instruction_report(rep.place_report)
+            place = _place_instruction_report(rep.place_report, placed_async=bool(request.async_))
         else:
             order = orders.get(ins.bet_id) if orders is not None else None
             if order is not None and order.account_id != (account_id or getattr(request, "account_id", None)):

@@ -613,6 +613,8 @@ def in_currency(books: list[w.MarketBook], factor: float) -> list[w.MarketBook]:
 def _order_date(o: Order, order_by: str) -> int | None:
     if order_by == "BY_MATCH_TIME":
         return o.matched_ms
+    if order_by == "BY_VOID_TIME":
+        return o.voided_ms
     return o.placed_ms
 
 
@@ -648,7 +650,7 @@ def list_current_orders(ex: Exchange, params: w.ListCurrentOrdersParams, account
             continue
         if order_by == "BY_MATCH_TIME" and o.matched_ms is None:
             continue
-        if order_by == "BY_VOID_TIME" and o.voided_minor == 0:
+        if order_by == "BY_VOID_TIME" and o.voided_ms is None:
             continue
         if order_by == "BY_SETTLED_TIME":
             continue
@@ -659,8 +661,9 @@ def list_current_orders(ex: Exchange, params: w.ListCurrentOrdersParams, account
         "BY_BET": lambda o: o.bet_id,
         "BY_MARKET": lambda o: (_market_key(o.market_id), o.placed_ms, o.bet_id),
         "BY_PLACE_TIME": lambda o: (o.placed_ms, o.bet_id),
-        "BY_MATCH_TIME": lambda o: (o.matched_ms or 0, o.bet_id),
-        "BY_VOID_TIME": lambda o: (o.placed_ms, o.bet_id),
+        # the last matched (voided) fragment's time, then placed time, then bet id (003:L9675-9686)
+        "BY_MATCH_TIME": lambda o: (o.matched_ms or 0, o.placed_ms, o.bet_id),
+        "BY_VOID_TIME": lambda o: (o.voided_ms or 0, o.matched_ms or 0, o.placed_ms, o.bet_id),
     }
     key = keys.get(order_by, keys["BY_BET"])
     rows.sort(key=lambda om: key(om[0]), reverse=params.sort_dir == "LATEST_TO_EARLIEST")

@@ -69,6 +69,7 @@ ORDER_FIELDS = (
         "tick",
         "time_in_force",
         "voided_minor",
+        "voided_ms",
 )
 
 
@@ -122,6 +123,7 @@ class Order:
         self.cancelled_ms: int | None = None
         self.lapsed_ms: int | None = None
         self.lapse_reason: str | None = None
+        self.voided_ms: int | None = None  # when a matched part was last voided (BY_VOID_TIME)
         self.status = codes.EXECUTABLE
         self.customer_order_ref: str | None = None
         self.customer_strategy_ref: str | None = None

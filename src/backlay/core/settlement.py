@@ -89,8 +89,9 @@ def _refresh_all(ex: Exchange, market: Market) -> None:
         ex._refresh_exposure(market, account_id)
 
 
-def _void_order(order: Order) -> None:
+def _void_order(order: Order, ts_ms: int) -> None:
     order.voided_minor += order.matched_minor
+    order.voided_ms = ts_ms
     order.matched_minor = 0
     order.matched_value = 0
 
@@ -113,7 +114,7 @@ def remove_runner(ex: Exchange, market: Market, runner: Runner, cmd: RemoveRunne
     for order in market.orders.values():
         if order.key == runner.key:
             if order.matched_minor:
-                _void_order(order)
+                _void_order(order, ts_ms)
                 ex._events.append(OrderChanged(market.market_id, order.account_id, order.bet_id))
         elif reduction_bp and order.matched_minor:
             book = market.runner_list[order.runner_index].book
@@ -327,7 +328,7 @@ def void(ex: Exchange, market: Market, ts_ms: int) -> AdminResult:
     ex.next_settlement_id += 1
     for order in market.orders.values():
         if order.matched_minor:
-            _void_order(order)
+            _void_order(order, ts_ms)
             ex._events.append(OrderChanged(market.market_id, order.account_id, order.bet_id))
         _cleared_rows(ex, market, order, ts_ms, settlement_id, {})
     for account_id in list(market.positions):

@@ -23,7 +23,8 @@ _encode = _ENCODER.encode
 _decode = _DECODER.decode
 
 SNAPSHOT_MAGIC = b"BLAYSNAP"
-SNAPSHOT_FORMAT = 3  # 2: cross-matching (Market.house_bets) and BSP (Runner.bsp_*, sp_*); 3: Order.fragments a tuple
+SNAPSHOT_FORMAT = 4  # 2: cross-matching (Market.house_bets) and BSP (Runner.bsp_*, sp_*); 3: Order.fragments a tuple;
+# 4: Order.voided_ms
 # magic, format version, seq, last_ts_ms, fingerprint length (the fingerprint and the pickle follow)
 _HEADER = struct.Struct(">8sHqqH")
 
