@@ -148,6 +148,7 @@ def test_gzip_when_asked(live: LiveServer) -> None:
             assert status == 200 and headers["content-encoding"] == "gzip", (path, accept)
             assert int(headers["content-length"]) == len(packed) < len(plain)
             assert headers["content-type"] == "application/json"
+            assert headers["vary"] == plain_headers["vary"] == "accept-encoding"  # RFC 9110 §12.5.5
             assert gzip.decompress(packed) == plain
     # what a client library does with it: requests asks for gzip by default and decompresses
     path = "/exchange/betting/rest/v1.0/listMarketCatalogue/"
@@ -349,6 +350,9 @@ def test_batch_requests_answer_in_order_echoing_each_id(live: LiveServer) -> Non
         {"jsonrpc": "2.0", "method": "AccountAPING/v1.0/getAccountFunds", "params": {}, "id": "a"},
         {"jsonrpc": "2.0", "method": "AccountAPING/v1.0/getAccountDetails", "params": {}, "id": "b"}]).json()
     assert [(a["id"], "result" in a) for a in acct] == [("a", True), ("b", True)]
+    # an empty batch is one Invalid Request error, not an empty array (JSON-RPC 2.0, section 6)
+    empty = api.http.post(f"{live.base}/exchange/betting/json-rpc/v1", json=[], timeout=10).json()
+    assert empty["error"]["code"] == -32600 and empty["id"] is None
 
 
 def test_parameter_errors_are_32602_with_their_dsc_code(live: LiveServer) -> None:

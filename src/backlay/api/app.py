@@ -156,9 +156,11 @@ class App:
     async def _respond(send: Send, req_headers: dict[str, str], status: int, payload: Any) -> None:
         body = payload if isinstance(payload, bytes) else encode(payload)
         headers = [(b"content-type", b"application/json")]
-        if len(body) >= GZIP_MIN_BYTES and _accepts_gzip(req_headers.get("accept-encoding", "")):
-            body = gzip.compress(body, compresslevel=5)
-            headers.append((b"content-encoding", b"gzip"))
+        if len(body) >= GZIP_MIN_BYTES:
+            headers.append((b"vary", b"accept-encoding"))  # this answer depends on it (RFC 9110 §12.5.5)
+            if _accepts_gzip(req_headers.get("accept-encoding", "")):
+                body = gzip.compress(body, compresslevel=5)
+                headers.append((b"content-encoding", b"gzip"))
         headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
@@ -267,6 +269,8 @@ class App:
         except (ValueError, UnicodeDecodeError):
             return jsonrpc_error(None, -32700, "DSC-0008")
         if isinstance(request, list):
+            if not request:  # an empty batch is one Invalid Request error (JSON-RPC 2.0, section 6)
+                return jsonrpc_error(None, -32600, "DSC-0008")
             return [await self._jsonrpc_one(service, headers, r) for r in request]
         return await self._jsonrpc_one(service, headers, request)
 
