@@ -35,9 +35,10 @@ def _check_count(n: int, limit: int, what: str, ctx: Context | None = None) -> N
         RATE.take(ctx.account_id, max(n, 1), ctx.now_ms)
 
 
-async def _final_place(ctx: Context, report: Any) -> PlaceExecutionReport:
-    """A placement held for the in-play bet delay answers when the delay is over (003:L11586-11590)."""
-    if isinstance(report, PlaceExecutionReport) and report.delayed_token is not None and ctx.wait_placement:
+async def _final_place(ctx: Context, report: Any, wait: bool) -> PlaceExecutionReport:
+    """A placement held for the in-play bet delay answers when the delay is over (003:L11586-11590); an
+    async one (`wait` false) at once, PENDING (003:L10630-10636)."""
+    if wait and isinstance(report, PlaceExecutionReport) and report.delayed_token is not None and ctx.wait_placement:
         return await ctx.wait_placement(report.delayed_token)
     assert isinstance(report, PlaceExecutionReport)
     return report
@@ -48,11 +49,7 @@ async def place_orders(ctx: Context, params: w.PlaceOrdersParams) -> w.PlaceExec
     _check_customer_ref(params.customer_ref)
     app_key = ctx.app_key.app_key if ctx.app_key else None
     report = await ctx.submit(convert.place_orders_command(params, ctx.account_id, app_key))
-    if params.async_:  # answered at once, PENDING, even when held for the bet delay (003:L10630-10636)
-        assert isinstance(report, PlaceExecutionReport)
-    else:
-        report = await _final_place(ctx, report)
-    return convert.place_report_to_wire(report, params)
+    return convert.place_report_to_wire(await _final_place(ctx, report, wait=not params.async_), params)
 
 
 async def cancel_orders(ctx: Context, params: w.CancelOrdersParams) -> w.CancelExecutionReport:
