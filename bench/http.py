@@ -91,7 +91,8 @@ def _uvicorn_config(app: Any, port: int) -> Any:
 
     # As `backlay serve` (src/backlay/server.py).
     return uvicorn.Config(app, host=HOST, port=port, log_level="warning", http="httptools", loop="none",
-                          lifespan="off", timeout_keep_alive=180)
+                          lifespan="off", timeout_keep_alive=180, access_log=False,
+                          proxy_headers=False)
 
 
 # --- the servers (child processes) ------------------------------------------------------------------

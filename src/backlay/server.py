@@ -238,7 +238,11 @@ async def serve(cfg: Config, host: str, port: int, demo: bool, cert_port: int = 
         token_note = "as configured" if cfg.admin_token else f"in {cfg.data_dir / 'admin-token'}"
         print(f"admin API on http://{host}:{port}/admin/v1 (bearer token {token_note}; docs/admin-api.md)")
         config = uvicorn.Config(server.app, host=host, port=port, log_level="warning", http="httptools",
-                                loop="none", lifespan="off", timeout_keep_alive=180)
+                                loop="none", lifespan="off", timeout_keep_alive=180,
+                                # at log level warning no access line is written, but uvicorn would still
+                                # format each request's client and path for it; and nothing here reads the
+                                # client's address, so no X-Forwarded-For rewriting either
+                                access_log=False, proxy_headers=False)
         await uvicorn.Server(config).serve()
     finally:
         await server.close()

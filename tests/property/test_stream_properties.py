@@ -23,6 +23,7 @@ import msgspec
 from betfairlightweight import resources
 from betfairlightweight.streaming import StreamListener
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from backlay.api import reads
 from backlay.core import codes
@@ -118,13 +119,24 @@ def _cached_orders(listener: StreamListener, ex: Exchange) -> set[tuple[Any, ...
 
 class Harness:
     """A hub on an Exchange, with market subscriptions (full depth, 3 levels, and a held-back one)
-    and one order subscription per account, all subscribed before the first command."""
+    and one order subscription per account, all subscribed before the first command (the market ones
+    later, with `markets=False` and then `subscribe_markets`)."""
 
-    def __init__(self, ex: Exchange, accounts: tuple[str, ...]) -> None:
+    def __init__(self, ex: Exchange, accounts: tuple[str, ...], markets: bool = True) -> None:
         self.ex = ex
         self.seq = 0
         self.hub = Hub(lambda: ex, lambda: self.seq, lambda: 0, schedule=lambda fn: None)
         self.markets: dict[str, tuple[Conn, bool]] = {}
+        if markets:
+            self.subscribe_markets()
+        self.orders: dict[str, Conn] = {}
+        for account in accounts:
+            conn = Conn(_listener("orderSubscription", 1))
+            sub = self.hub.order_subscription(conn, ws.OrderSubscriptionMessage(id=1), account, delayed=False)
+            self.hub.start_orders(sub, None)
+            self.orders[account] = conn
+
+    def subscribe_markets(self) -> None:
         for name, fields, best in (("full", FULL, False), ("best", BEST, True), ("disp", DISP, True),
                                    ("held", FULL, False)):
             conn = Conn(_listener("marketSubscription", 1))
@@ -134,12 +146,6 @@ class Harness:
             self.hub.start_markets(sub, None)
             self.markets[name] = (conn, best)
         self.held = self.markets["held"][0]
-        self.orders: dict[str, Conn] = {}
-        for account in accounts:
-            conn = Conn(_listener("orderSubscription", 1))
-            sub = self.hub.order_subscription(conn, ws.OrderSubscriptionMessage(id=1), account, delayed=False)
-            self.hub.start_orders(sub, None)
-            self.orders[account] = conn
 
     def step(self, ex: Exchange, cmd: Command, ts: int) -> Any:
         result, events = ex.apply(cmd, ts)
@@ -188,6 +194,28 @@ def test_stream_caches_equal_the_rest_reads(scn: Scenario) -> None:
     h.held.paused = False
     h.hub.resume(h.held)
     h.check(with_held=True)
+
+
+@settings(max_examples=150, **COMMON)
+@given(scenarios(min_ops=5, max_ops=40), st.integers(min_value=0, max_value=40))
+def test_a_late_market_subscription_equals_the_rest_reads(scn: Scenario, late_at: int) -> None:
+    """The markets subscribed part-way, after changes no market subscription took (the hub keeps no
+    snapshot of a market nobody takes): the image, then every delta, still equal listMarketBook."""
+    h: Harness | None = None
+    steps = 0
+
+    def step(ex: Exchange, cmd: Command, ts: int) -> Any:
+        nonlocal h, steps
+        if h is None:
+            h = Harness(ex, scn.accounts, markets=False)
+        if steps == late_at:
+            h.subscribe_markets()
+        steps += 1
+        result = h.step(ex, cmd, ts)
+        h.check(with_held=True)
+        return result
+
+    run_scenario(scn, step)
 
 
 def test_runner_removal_voids_and_reduces_on_both_streams() -> None:

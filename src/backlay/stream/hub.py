@@ -296,9 +296,14 @@ class Hub:
             market = ex.markets.get(mid)
             if market is None:
                 continue
+            self.market_seq[mid] = seq
+            if mid not in definitions and not self.market_subs.get(mid):
+                # nobody takes this market, so nothing to diff against later: a subscriber that comes
+                # gets a fresh snapshot (_snap_now)
+                self.snaps.pop(mid, None)
+                continue
             new = mv.snapshot(market, self.snaps.get(mid), runners, mid in definitions)
             self.snaps[mid] = new
-            self.market_seq[mid] = seq
             if mid in definitions:
                 self._offer_market(market, touched)
                 if market.status == codes.CLOSED:
