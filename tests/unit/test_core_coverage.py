@@ -255,13 +255,15 @@ def test_limit_on_close_price_edit_is_a_cancel_and_a_new_bet() -> None:
 
 def test_replace_at_the_same_price_is_no_action_required() -> None:
     """003:L9881-9882 NO_ACTION_REQUIRED "the action does not result in any state change": replacing a bet
-    at its own price fails with it and leaves the bet where it is (same bet id, queue position kept)."""
+    at its own price fails with it and leaves the bet where it is (same bet id, queue position kept). With
+    nothing else in the request, the report's errorCode is NO_ACTION_REQUIRED too: "Order hasn't been passed
+    to matcher as system detected there will be no state change" (003:L9797-9798)."""
     ex = make_exchange()
     first = rest(ex, "alice", SEL_A, BACK, 300, 500)
     rest(ex, "bob", SEL_A, BACK, 300, 500)
     before = ex.fingerprint()
     r = replace(ex, "alice", (first, 300))
-    assert r.status == codes.FAILURE
+    assert (r.status, r.error_code) == (codes.FAILURE, ExecErr.NO_ACTION_REQUIRED)
     ir = r.instruction_reports[0]
     assert ir.error_code == InstrErr.NO_ACTION_REQUIRED
     assert ir.cancel_report is None and ir.place_report is None

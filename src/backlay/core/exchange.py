@@ -997,6 +997,9 @@ class Exchange:
         if to_place:  # some bet was cancelled: the request did something
             self._remember_customer_ref("replace", cmd.account_id, cmd.customer_ref, ts_ms)
         status, error_code = _batch_status(reports)
+        if all(r.error_code == InstrErr.NO_ACTION_REQUIRED for r in reports):
+            # nothing would change, so nothing reached the matcher (003:L9797-9798)
+            status, error_code = codes.FAILURE, ExecErr.NO_ACTION_REQUIRED
         return ReplaceExecutionReport(status=status, error_code=error_code, market_id=cmd.market_id,
                                       customer_ref=cmd.customer_ref, instruction_reports=reports)
 
