@@ -322,6 +322,21 @@ def test_customer_strategy_ref_is_stored_and_empty_is_null() -> None:
     ex.check_invariants()
 
 
+def test_customer_strategy_ref_over_15_chars_is_refused() -> None:
+    """003:L10624-10629 (limited to 15 characters) and SportsAPING.xml's InstructionReportErrorCode
+    INVALID_CUSTOMER_STRATEGY_REF, "The supplied customer strategy reference is too long": every instruction
+    fails with it, the batch with BET_ACTION_ERROR, and nothing is stored."""
+    ex = make_exchange()
+    before = ex.fingerprint()
+    r = place_many(ex, "alice", [limit_ins(SEL_A, BACK, 300, 200), limit_ins(SEL_B, BACK, 300, 200)],
+                   customer_strategy_ref="s" * 16)
+    assert (r.status, r.error_code) == (codes.FAILURE, ExecErr.BET_ACTION_ERROR)
+    assert [ir.error_code for ir in r.instruction_reports] == [InstrErr.INVALID_CUSTOMER_STRATEGY_REF] * 2
+    assert ex.fingerprint() == before
+    r = place_many(ex, "alice", [limit_ins(SEL_A, BACK, 300, 200)], customer_strategy_ref="s" * 15)
+    assert r.status == codes.SUCCESS and order(ex, placed_id(r)).customer_strategy_ref == "s" * 15
+
+
 def test_customer_ref_is_echoed() -> None:
     """003:L12294-12295: the execution report echoes the customerRef."""
     ex = make_exchange()

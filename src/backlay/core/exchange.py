@@ -84,6 +84,7 @@ MAX_EDIT_INSTRUCTIONS: Final = 60
 CUSTOMER_REF_WINDOW_MS: Final = 60_000
 MAX_MARKET_VERSION: Final = 10**12 - 1
 MAX_ORDER_REF_CHARS: Final = 32
+MAX_STRATEGY_REF_CHARS: Final = 15  # 003:L10624-10629
 FIRST_BET_ID: Final = 100_000_000_001  # 12-digit numeric strings, like Betfair's
 
 # Market definition fields an operator may change without a material change.
@@ -470,8 +471,10 @@ class Exchange:
         market_version, strategy_ref = cmd.market_version, cmd.customer_strategy_ref
         if market_version is not None and not 0 <= market_version <= MAX_MARKET_VERSION:
             return self._place_failure(cmd, ExecErr.INVALID_MARKET_VERSION)
-        if strategy_ref is not None and len(strategy_ref) > 15:
-            return self._place_failure(cmd, ExecErr.INVALID_ORDER)
+        if strategy_ref is not None and len(strategy_ref) > MAX_STRATEGY_REF_CHARS:
+            # "The supplied customer strategy reference is too long" (SportsAPING.xml), for every instruction
+            return self._place_failure(cmd, ExecErr.BET_ACTION_ERROR, dict.fromkeys(
+                range(len(instructions)), InstrErr.INVALID_CUSTOMER_STRATEGY_REF))
         if self._customer_ref_seen("place", account_id, customer_ref, ts_ms):
             return self._place_failure(cmd, ExecErr.DUPLICATE_TRANSACTION)
         if market.status != codes.OPEN:
