@@ -11,8 +11,9 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
+import requests
 import uvicorn
 import uvloop
 
@@ -25,6 +26,7 @@ from backlay.stream.server import StreamLimits
 T = TypeVar("T")
 
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
+ADMIN_AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 DELAYED_DATA_S = 1
 # Far below the default (100,000), so that snapshots (forked children on Linux) are taken while the
 # clients trade and stream, and the shutdown's snapshot is not the only one.
@@ -120,3 +122,10 @@ class LiveServer:
             await self._uvicorn.serve()
         finally:
             await server.close()
+
+
+def admin(live: LiveServer, method: str, path: str, body: Any = None, status: int = 200) -> Any:
+    """One admin API call (`/admin/v1` + path) with the test token; asserts the HTTP status."""
+    r = requests.request(method, f"{live.base}/admin/v1{path}", json=body, headers=ADMIN_AUTH, timeout=10)
+    assert r.status_code == status, r.text
+    return r.json()

@@ -13,9 +13,8 @@ import betfairlightweight
 import pytest
 import requests
 from betfairlightweight import filters
-from live_server import ADMIN_TOKEN, LiveServer
-
-AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+from live_server import ADMIN_AUTH as AUTH
+from live_server import ADMIN_TOKEN, LiveServer, admin
 
 
 @pytest.fixture(scope="module")
@@ -23,12 +22,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     server = LiveServer(Path(tmp_path_factory.mktemp("backlay-admin"))).start()
     yield server
     server.stop()
-
-
-def admin(live: LiveServer, method: str, path: str, body: Any = None, status: int = 200) -> Any:
-    r = requests.request(method, f"{live.base}/admin/v1{path}", json=body, headers=AUTH, timeout=10)
-    assert r.status_code == status, r.text
-    return r.json()
 
 
 def error(live: LiveServer, method: str, path: str, body: Any, status: int) -> str:

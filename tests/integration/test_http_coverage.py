@@ -28,14 +28,13 @@ from typing import Any
 
 import pytest
 import requests
-from live_server import ADMIN_TOKEN, LiveServer
+from live_server import LiveServer, admin
 
 from backlay.api.app import GZIP_MIN_BYTES
 from backlay.server import DEMO_PASSWORD, demo_app_key
 from backlay.wire.common import Instant
 
 SERVICE = {"betting": "SportsAPING", "account": "AccountAPING", "heartbeat": "HeartbeatAPING"}
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 SOCCER = "1.900000001"
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
 NOT_DATES = {"rulesHasDate"}  # a boolean: whether the rules mention a date
@@ -84,12 +83,6 @@ class Api:
             "limitOrder": {"size": size, "price": price, "persistenceType": "LAPSE"}}], **kw})
         assert report["status"] == "SUCCESS", report
         return str(report["instructionReports"][0]["betId"])
-
-
-def admin(live: LiveServer, method: str, path: str, body: Any = None, status: int = 200) -> Any:
-    r = requests.request(method, f"{live.base}/admin/v1{path}", json=body, headers=ADMIN, timeout=10)
-    assert r.status_code == status, r.text
-    return r.json()
 
 
 def new_market(live: LiveServer, market_id: str, selections: tuple[int, ...] = (1, 2, 3)) -> None:
