@@ -398,7 +398,9 @@ def unsettle(ex: Exchange, market: Market, ts_ms: int) -> AdminResult:
     market.settlement = None
     market.settled_ms = None
     market.line_outcome_h = None
-    for account_id in {o.account_id for o in market.orders.values() if o.matched_minor}:
+    # in order of first bet, not a set's: a set of strings iterates in an order that changes with the
+    # process's hash seed, and with it the order of the events
+    for account_id in dict.fromkeys(o.account_id for o in market.orders.values() if o.matched_minor):
         rebuild_position(market, account_id)
         ex._refresh_exposure(market, account_id)
     # the cleared orders of that settlement go; resettlement writes them again
