@@ -39,9 +39,9 @@ from backlay.core.commands import (  # noqa: E402
 )
 from backlay.core.exchange import Exchange  # noqa: E402
 from backlay.core.ladder import CLASSIC_LADDER  # noqa: E402
+from backlay.engine.engine import Engine  # noqa: E402
+from backlay.engine.sqlite import SqliteJournal  # noqa: E402
 from backlay.runtime import tune_gc  # noqa: E402
-from backlay.sequencer import Engine  # noqa: E402
-from backlay.store.sqlite import SqliteJournal  # noqa: E402
 
 MARKET = "1.100"
 RUNNERS = (11, 12, 13)

@@ -161,14 +161,14 @@ async def _serve_backlay(port: int, data_dir: Path, n_accounts: int) -> None:
 
     from backlay.config import Config
     from backlay.core.reports import AdminResult, PlaceExecutionReport
+    from backlay.engine.engine import wall_clock_ms
     from backlay.runtime import tune_gc
-    from backlay.sequencer import wall_clock_ms
     from backlay.server import Server
 
     tune_gc()  # as `backlay serve`
     # The defaults of `backlay serve` (SQLite, WAL, synchronous=FULL), but no periodic snapshot: one would
     # land in some measurement and not others. Its cost is reported instead: the shutdown writes one.
-    cfg = replace(Config.from_env(str(data_dir)), currency="GBP", snapshot_every=NO_SNAPSHOTS)
+    cfg = replace(Config.load(data_dir=data_dir), currency="GBP", snapshot_every=NO_SNAPSHOTS)
     server = await Server.open(cfg)
     try:
         for cmd in bench_world(n_accounts, wall_clock_ms()):

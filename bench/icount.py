@@ -47,7 +47,7 @@ def child(scenario: str, n: int, total: int) -> None:
     tune_gc()
     ts = 1_700_000_000_000
     if scenario in ("apply", "journal-prepare", "journaled"):
-        from backlay.store import codec
+        from backlay.engine import codec
         from bench import engine as be
 
         wl = be.Workload(seed=7, depth_levels=3, instructions=1)
@@ -84,8 +84,8 @@ def _journaled(setup: list, timed: list, ts: int) -> None:
     import tempfile
     from pathlib import Path
 
-    from backlay.sequencer import Engine
-    from backlay.store.sqlite import SqliteJournal
+    from backlay.engine.engine import Engine
+    from backlay.engine.sqlite import SqliteJournal
 
     with tempfile.TemporaryDirectory() as d:
         engine = Engine(SqliteJournal(Path(d) / "journal.db"))
@@ -98,8 +98,8 @@ def _journaled(setup: list, timed: list, ts: int) -> None:
 
 
 def _publish(cycles: int, total: int, ts: int) -> None:
-    from backlay.stream.hub import Hub
-    from backlay.wire import stream as ws
+    from backlay.betfair.stream.hub import Hub
+    from backlay.betfair.wire import stream as ws
     from bench import engine as be
 
     class Drop:

@@ -28,9 +28,11 @@ from bench.compiled import reexec_compiled
 reexec_compiled("bench.snapshot", sys.argv[1:])
 
 from backlay.core import exchange as exchange_module  # noqa: E402
+from backlay.engine.engine import Engine  # noqa: E402
+from backlay.engine.sequencer import Sequencer  # noqa: E402
+from backlay.engine.snapshots import CHILD_SNAPSHOTS  # noqa: E402
+from backlay.engine.sqlite import SqliteJournal  # noqa: E402
 from backlay.runtime import tune_gc  # noqa: E402
-from backlay.sequencer import CHILD_SNAPSHOTS, Engine, Sequencer  # noqa: E402
-from backlay.store.sqlite import SqliteJournal  # noqa: E402
 from bench.engine import Workload, setup_commands  # noqa: E402
 
 TS_MS = 1_700_000_000_000

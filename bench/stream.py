@@ -166,13 +166,13 @@ async def _serve(args: argparse.Namespace) -> None:
 
     from backlay.config import Config
     from backlay.core.reports import AdminResult, PlaceExecutionReport
+    from backlay.engine.engine import wall_clock_ms
     from backlay.runtime import tune_gc
-    from backlay.sequencer import wall_clock_ms
     from backlay.server import Server
 
     # The stream server logs the slow consumers it closes, at INFO: note when, for the report.
     logging.basicConfig(level=logging.WARNING, format="  server %(asctime)s %(name)s: %(message)s")
-    stream_log = logging.getLogger("backlay.stream.server")
+    stream_log = logging.getLogger("backlay.betfair.stream.server")
     stream_log.setLevel(logging.INFO)
     stream_log.propagate = False
     events = Path(args.data_dir).parent / "server-events.txt"
@@ -187,7 +187,7 @@ async def _serve(args: argparse.Namespace) -> None:
 
     stream_log.addHandler(SlowConsumers())
     tune_gc()  # as `backlay serve`
-    cfg = replace(Config.from_env(args.data_dir), currency="GBP", snapshot_every=NO_SNAPSHOTS,
+    cfg = replace(Config.load(data_dir=args.data_dir), currency="GBP", snapshot_every=NO_SNAPSHOTS,
                   stream_max_connections=args.max_connections, stream_workers=args.stream_workers)
     server = await Server.open(cfg)
     try:
@@ -234,7 +234,7 @@ class Fanout:
             asyncio.get_running_loop().call_soon(self.publish)
 
     def clock(self) -> tuple[str, int]:
-        from backlay.stream.clock import Clock, encode_clock
+        from backlay.betfair.stream.clock import Clock, encode_clock
 
         now = time.time_ns() // 1_000_000
         return encode_clock(Clock(self.seq, now)), now
@@ -840,7 +840,7 @@ def _phases(closed_ns: list[int]) -> list[tuple[str, int, int]]:
     and after that."""
     if not closed_ns:
         return []
-    from backlay.stream.server import StreamLimits
+    from backlay.betfair.stream.server import StreamLimits
 
     first, last = min(closed_ns), max(closed_ns)
     held, gone = first - int(StreamLimits().slow_consumer_s * 1e9), last + 5_000_000_000

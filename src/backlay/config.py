@@ -1,20 +1,29 @@
-"""Settings: command-line flags win over environment variables, which win over the defaults."""
+"""Settings, from one place: `Config.load` takes the defaults below, then the environment
+(`BACKLAY_*`, the table in the README), then command-line flags, each winning over the one before."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
-def _path(value: str | None) -> Path | None:
-    return Path(value) if value else None
+class ConfigError(ValueError):
+    """A setting with a value that cannot be used; the message names the setting."""
 
 
 @dataclass(frozen=True)
 class Config:
-    data_dir: Path
+    data_dir: Path = Path("data")  # journal, snapshots, identity.db, admin-token, tls/
+    host: str = "127.0.0.1"  # the address of every listener
+    http_port: int = 8080  # Betfair API, admin API
+    cert_port: int = 8443  # HTTPS certlogin with client certificates (0: off)
+    stream_port: int = 8444  # Stream API over TLS (0: off)
+    stream_plain_port: int = 0  # Stream API over plain TCP, for local use (0: off)
     currency: str = "GBP"
     snapshot_every: int = 100_000  # commands between snapshots
     admin_token: str | None = None  # None: read or create <data dir>/admin-token
@@ -24,21 +33,41 @@ class Config:
     stream_key: Path | None = None
     stream_max_connections: int = 10  # stream connections per application key (over all stream workers)
     stream_workers: int = 0  # processes serving the Stream API (0: the server's own event loop)
+    log_level: str = "WARNING"  # of the server's and the stream workers' logs
 
-    @staticmethod
-    def from_env(data_dir: str | None = None, admin_token: str | None = None, dev_mode: bool | None = None) -> Config:
-        return Config(
-            data_dir=Path(data_dir or os.environ.get("BACKLAY_DATA_DIR", "data")),
-            currency=os.environ.get("BACKLAY_CURRENCY", "GBP"),
-            snapshot_every=int(os.environ.get("BACKLAY_SNAPSHOT_EVERY", "100000")),
-            admin_token=admin_token or os.environ.get("BACKLAY_ADMIN_TOKEN") or None,
-            dev_mode=dev_mode if dev_mode is not None else os.environ.get("BACKLAY_DEV_MODE", "") in ("1", "true"),
-            delayed_data_s=int(os.environ.get("BACKLAY_DELAYED_DATA_S", "60")),
-            stream_cert=_path(os.environ.get("BACKLAY_STREAM_CERT")),
-            stream_key=_path(os.environ.get("BACKLAY_STREAM_KEY")),
-            stream_max_connections=int(os.environ.get("BACKLAY_STREAM_MAX_CONNECTIONS", "10")),
-            stream_workers=int(os.environ.get("BACKLAY_STREAM_WORKERS", "0")),
-        )
+    @classmethod
+    def load(cls, env: Mapping[str, str] | None = None, **flags: Any) -> Config:
+        """The defaults, overridden by the environment (`env`, default os.environ), overridden by the
+        flags that were given (a flag of None was not given). Raises ConfigError for a bad value."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for field in dataclasses.fields(cls):
+            name, parse = ENVIRONMENT[field.name]
+            raw = env.get(name)
+            if raw:  # set and not empty
+                try:
+                    values[field.name] = parse(raw)
+                except ValueError as exc:
+                    raise ConfigError(f"{name}={raw!r}: {exc}") from None
+        unknown = set(flags) - set(ENVIRONMENT)
+        if unknown:
+            raise TypeError(f"unknown settings {sorted(unknown)}")
+        for k, v in flags.items():
+            if v is not None:
+                values[k] = Path(v) if ENVIRONMENT[k][1] is Path else v
+        cfg = cls(**values)
+        cfg.check()
+        return cfg
+
+    def check(self) -> None:
+        for name in ("http_port", "cert_port", "stream_port", "stream_plain_port"):
+            if not 0 <= getattr(self, name) <= 65_535:
+                raise ConfigError(f"{name}: {getattr(self, name)} is not a port (0..65535)")
+        for name in ("snapshot_every", "stream_max_connections"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name}: must be 1 or more")
+        if self.delayed_data_s < 0 or self.stream_workers < 0:
+            raise ConfigError("delayed_data_s and stream_workers must be 0 or more")
 
     @property
     def journal_path(self) -> Path:
@@ -54,3 +83,45 @@ class Config:
             with os.fdopen(fd, "w") as f:
                 f.write(secrets.token_urlsafe(32) + "\n")
         return path.read_text().strip()
+
+
+def _whole(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError("not a whole number") from None
+
+
+def _flag(raw: str) -> bool:
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("not 1/true/yes/on or 0/false/no/off")
+
+
+def _level(raw: str) -> str:
+    if raw.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ValueError("not a log level (DEBUG, INFO, WARNING, ERROR, CRITICAL)")
+    return raw.upper()
+
+
+# setting -> (environment variable, parser)
+ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "data_dir": ("BACKLAY_DATA_DIR", Path),
+    "host": ("BACKLAY_HOST", str),
+    "http_port": ("BACKLAY_HTTP_PORT", _whole),
+    "cert_port": ("BACKLAY_CERT_PORT", _whole),
+    "stream_port": ("BACKLAY_STREAM_PORT", _whole),
+    "stream_plain_port": ("BACKLAY_STREAM_PLAIN_PORT", _whole),
+    "currency": ("BACKLAY_CURRENCY", str),
+    "snapshot_every": ("BACKLAY_SNAPSHOT_EVERY", _whole),
+    "admin_token": ("BACKLAY_ADMIN_TOKEN", str),
+    "dev_mode": ("BACKLAY_DEV_MODE", _flag),
+    "delayed_data_s": ("BACKLAY_DELAYED_DATA_S", _whole),
+    "stream_cert": ("BACKLAY_STREAM_CERT", Path),
+    "stream_key": ("BACKLAY_STREAM_KEY", Path),
+    "stream_max_connections": ("BACKLAY_STREAM_MAX_CONNECTIONS", _whole),
+    "stream_workers": ("BACKLAY_STREAM_WORKERS", _whole),
+    "log_level": ("BACKLAY_LOG_LEVEL", _level),
+}

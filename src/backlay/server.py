@@ -17,38 +17,33 @@ from typing import Any
 
 import uvicorn
 
-from backlay.api import accounts as api_accounts
-from backlay.api import betting as api_betting
-from backlay.api import heartbeat as api_heartbeat
-from backlay.api import scores as api_scores
-from backlay.api.admin import AdminApi
-from backlay.api.app import App, Handler
-from backlay.api.certlogin import start_certlogin_server
-from backlay.api.delayed import DelayedPrices
-from backlay.api.heartbeat import HeartbeatMonitor
+from backlay import demo
+from backlay.admin.api import PREFIX as ADMIN_PREFIX
+from backlay.admin.api import AdminApi
+from backlay.betfair.certlogin import start_certlogin_server
+from backlay.betfair.http import accounts as api_accounts
+from backlay.betfair.http import betting as api_betting
+from backlay.betfair.http import heartbeat as api_heartbeat
+from backlay.betfair.http import scores as api_scores
+from backlay.betfair.http.app import App, Handler
+from backlay.betfair.services.delayed_prices import DelayedPrices
+from backlay.betfair.services.heartbeat_monitor import HeartbeatMonitor
+from backlay.betfair.stream.hub import Hub
+from backlay.betfair.stream.server import StreamLimits, StreamServer
+from backlay.betfair.stream.workers import SharedConnectionCounts, StreamWorkers, WorkerSpec, reserve_port
 from backlay.config import Config
 from backlay.core.commands import Command
 from backlay.core.events import PlacementCompleted
 from backlay.core.exchange import Exchange
 from backlay.core.reports import AdminResult, PlaceExecutionReport, Result
-from backlay.demo import DEMO_ACCOUNTS, demo_commands
+from backlay.engine.engine import Engine, wall_clock_ms
+from backlay.engine.sequencer import Sequencer
+from backlay.engine.sqlite import SqliteJournal
 from backlay.identity import tls
 from backlay.identity.store import IdentityStore
 from backlay.runtime import freeze_heap, tune_gc
-from backlay.sequencer import Engine, Sequencer, wall_clock_ms
-from backlay.store.sqlite import SqliteJournal
-from backlay.stream.hub import Hub
-from backlay.stream.server import StreamLimits, StreamServer
-from backlay.stream.workers import SharedConnectionCounts, StreamWorkers, WorkerSpec, reserve_port
 
 log = logging.getLogger(__name__)
-
-DEMO_PASSWORD = "backlay-demo"
-
-
-def demo_app_key(account_id: str) -> str:
-    return f"demo-{account_id}-key"
-
 
 def all_handlers(heartbeats: HeartbeatMonitor) -> dict[str, dict[str, Handler]]:
     return {
@@ -125,7 +120,7 @@ class Server:
         admin = AdminApi(cfg.resolve_admin_token(), lambda: engine.exchange, sequencer.submit, identity,
                          on_client_cert=lambda pem: tls.add_client_cert(tls_context, pem))
         app = App(lambda: engine.exchange, sequencer.submit, identity, all_handlers(heartbeats),
-                  wait_placement=placements.wait, admin=admin, delayed_prices=delayed_prices,
+                  wait_placement=placements.wait, mounts={ADMIN_PREFIX: admin.handle}, delayed_prices=delayed_prices,
                   dev_mode=cfg.dev_mode)
         return Server(engine, sequencer, identity, app, heartbeats, delayed_prices, tls_context, cert_path,
                       hub, stream, stream_tls, cfg, key_path)
@@ -137,15 +132,10 @@ class Server:
         """Seed the demo world once: exchange accounts and markets, logins and application keys."""
         if self.engine.exchange.accounts:
             return False
-        for cmd in demo_commands(wall_clock_ms()):
+        for cmd in demo.demo_commands(wall_clock_ms()):
             result = await self.submit(cmd)
             assert not isinstance(result, AdminResult) or result.ok, result
-        for account_id in DEMO_ACCOUNTS:
-            if not self.identity.has_user(account_id):
-                self.identity.create_user(account_id, DEMO_PASSWORD, account_id)
-                self.identity.create_app_key(account_id, "demo", delayed=False, app_key=demo_app_key(account_id))
-                self.identity.create_app_key(account_id, "demo", delayed=True,
-                                             app_key=demo_app_key(account_id) + "-delayed")
+        demo.seed_identity(self.identity)
         return True
 
     async def start_certlogin(self, host: str, port: int) -> None:
@@ -183,7 +173,8 @@ class Server:
             return WorkerSpec(index=index, journal_path=str(cfg.journal_path),
                               identity_path=str(cfg.data_dir / "identity.db"), currency=cfg.currency,
                               limits=dataclasses.asdict(self.stream.limits), counts_path=str(counts_path),
-                              feed_fd=feed_fd, listeners=listeners, cert_path=str(cert), key_path=str(key))
+                              feed_fd=feed_fd, listeners=listeners, cert_path=str(cert), key_path=str(key),
+                              log_level=cfg.log_level)
 
         self.stream_workers = StreamWorkers(self.sequencer, spec, n)
         self.sequencer.remove_listener(self.hub.on_events)  # this process publishes nothing
@@ -209,19 +200,20 @@ class Server:
         self.identity.close()
 
 
-async def serve(cfg: Config, host: str, port: int, demo: bool, cert_port: int = 8443, stream_port: int = 8444,
-                stream_plain_port: int = 0) -> None:
+async def serve(cfg: Config, with_demo: bool) -> None:
+    """`backlay serve`: every listener of the configuration, until the HTTP server stops (Ctrl-C)."""
     tune_gc()
+    host, port, cert_port = cfg.host, cfg.http_port, cfg.cert_port
+    stream_port, stream_plain_port = cfg.stream_port, cfg.stream_plain_port
     server = await Server.open(cfg)
     try:
         if cert_port:
             await server.start_certlogin(host, cert_port)
         await server.start_stream(host, stream_port or None, stream_plain_port or None)
-        if demo and await server.seed_demo():
+        if with_demo and await server.seed_demo():
             print("seeded the demo world")
-        if demo:
-            print(f"demo logins: {', '.join(DEMO_ACCOUNTS)} with password {DEMO_PASSWORD!r}; "
-                  f"app key demo-<name>-key (delayed: demo-<name>-key-delayed)")
+        if with_demo:
+            print(demo.describe())
         print(f"Betfair API on http://{host}:{port}/ : identity {host}:{port}/api/, "
               f"betting {host}:{port}/exchange/betting/json-rpc/v1")
         if cert_port:

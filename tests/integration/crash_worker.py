@@ -27,8 +27,8 @@ from backlay.core.commands import (
     SetMarketStatus,
 )
 from backlay.core.reports import PlaceExecutionReport, Result
-from backlay.sequencer import Engine, wall_clock_ms
-from backlay.store import SqliteJournal
+from backlay.engine import SqliteJournal
+from backlay.engine.engine import Engine, wall_clock_ms
 
 MARKET = "1.200"
 ACCOUNTS = ("acc-a", "acc-b")

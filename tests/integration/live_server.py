@@ -17,11 +17,11 @@ import requests
 import uvicorn
 import uvloop
 
+from backlay.betfair.stream.server import StreamLimits
 from backlay.config import Config
 from backlay.core.commands import Command
 from backlay.core.reports import Result
 from backlay.server import Server
-from backlay.stream.server import StreamLimits
 
 T = TypeVar("T")
 

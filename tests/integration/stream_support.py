@@ -22,7 +22,7 @@ from live_server import LiveServer
 
 from backlay.core.commands import CreateMarket, MarketDefinition, RunnerDefinition, SetMarketStatus
 from backlay.core.reports import AdminResult
-from backlay.server import DEMO_PASSWORD, demo_app_key
+from backlay.demo import DEMO_PASSWORD, demo_app_key
 
 _market_ids = itertools.count(1)
 

@@ -212,7 +212,7 @@ def test_plain_http_certlogin_only_in_dev_mode(live: LiveServer, tmp_path: Path)
     """certlogin needs HTTPS and a client certificate; over plain HTTP it exists only in dev mode."""
     import asyncio
 
-    from backlay.api.app import App
+    from backlay.betfair.http.app import App
     from backlay.identity.store import IdentityStore
 
     r = requests.post(f"{live.base}/api/certlogin", data={"username": "bob", "password": "backlay-demo"},

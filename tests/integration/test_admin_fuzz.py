@@ -17,7 +17,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from backlay.api.admin import AdminApi
+from backlay.admin.api import AdminApi
 
 # The document the server serves, built without a server (the routes do not depend on state).
 schema = schemathesis.openapi.from_dict(AdminApi("x" * 16, lambda: None, None, None).openapi())  # type: ignore[arg-type]

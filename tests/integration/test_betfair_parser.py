@@ -58,8 +58,8 @@ from backlay.core.commands import (
     TurnInPlay,
     VoidMarket,
 )
+from backlay.demo import DEMO_PASSWORD, demo_app_key
 from backlay.identity.tls import generate_client_cert
-from backlay.server import DEMO_PASSWORD, demo_app_key
 
 SOCCER, ARSENAL, CHELSEA, DRAW = "1.900000001", 47999, 48044, 58805
 TENNIS, ALCARAZ, SINNER = "1.900000002", 2249229, 7659748

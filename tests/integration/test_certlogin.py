@@ -18,7 +18,7 @@ import betfairlightweight
 import pytest
 from betfairlightweight.exceptions import APIError, LoginError
 
-from backlay.api.certlogin import start_certlogin_server
+from backlay.betfair.certlogin import start_certlogin_server
 from backlay.identity import tls
 from backlay.identity.store import MAX_FAILED_LOGINS, IdentityStore
 

@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 
 from backlay.core.commands import PlaceOrders
-from backlay.sequencer import Engine
-from backlay.store import SqliteJournal
-from backlay.store.codec import decode_command
+from backlay.engine import SqliteJournal
+from backlay.engine.codec import decode_command
+from backlay.engine.engine import Engine
 
 WORKER = Path(__file__).with_name("crash_worker.py")
 SRC = Path(__file__).resolve().parents[2] / "src"

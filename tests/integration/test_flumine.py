@@ -29,7 +29,7 @@ from betfairlightweight.streaming.betfairstream import BetfairStream
 from live_server import LiveServer
 
 from backlay.core.commands import RunnerResult, SetMarketStatus, SettleMarket
-from backlay.server import DEMO_PASSWORD, demo_app_key
+from backlay.demo import DEMO_PASSWORD, demo_app_key
 
 SOCCER = "1.900000001"
 ARSENAL, CHELSEA, DRAW = 47999, 48044, 58805

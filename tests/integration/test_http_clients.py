@@ -13,7 +13,7 @@ from betfairlightweight import filters
 from betfairlightweight.exceptions import APIError, LoginError
 from live_server import LiveServer
 
-from backlay.server import DEMO_PASSWORD, demo_app_key
+from backlay.demo import DEMO_PASSWORD, demo_app_key
 
 SOCCER = "1.900000001"
 ARSENAL = 47999

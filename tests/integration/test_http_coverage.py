@@ -30,9 +30,9 @@ import pytest
 import requests
 from live_server import LiveServer, admin
 
-from backlay.api.app import GZIP_MIN_BYTES
-from backlay.server import DEMO_PASSWORD, demo_app_key
-from backlay.wire.common import Instant
+from backlay.betfair.http.app import GZIP_MIN_BYTES
+from backlay.betfair.wire.common import Instant
+from backlay.demo import DEMO_PASSWORD, demo_app_key
 
 SERVICE = {"betting": "SportsAPING", "account": "AccountAPING", "heartbeat": "HeartbeatAPING"}
 SOCCER = "1.900000001"

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from live_server import LiveServer
 
-from backlay.server import DEMO_PASSWORD, demo_app_key
-from backlay.wire import betting
+from backlay.betfair.wire import betting
+from backlay.demo import DEMO_PASSWORD, demo_app_key
 
 OPERATIONS = sorted(betting.PARAMS)
 json_values = st.recursive(

@@ -32,8 +32,8 @@ from betfairlightweight.exceptions import APIError, KeepAliveError, LoginError
 from live_server import ADMIN_TOKEN, LiveServer
 
 from backlay.core.commands import RunnerResult, SettleMarket
+from backlay.demo import DEMO_PASSWORD, demo_app_key
 from backlay.identity.store import MAX_FAILED_LOGINS, SESSION_TIMEOUT_MS
-from backlay.server import DEMO_PASSWORD, demo_app_key
 
 SOCCER, TENNIS, RACING = "1.900000001", "1.900000002", "1.900000003"
 ARSENAL, CHELSEA, DRAW = 47999, 48044, 58805

@@ -17,23 +17,24 @@ from pathlib import Path
 
 import pytest
 
-from backlay.sequencer import CHILD_SNAPSHOTS
+from backlay.engine.snapshots import CHILD_SNAPSHOTS
 
 pytestmark = pytest.mark.skipif(not CHILD_SNAPSHOTS, reason="snapshots in a forked child are Linux-only")
 
 PARENT = textwrap.dedent(
     """
     import asyncio, os, sys
-    from backlay import sequencer as sm
+    from backlay.engine import snapshots as sm
     from backlay.core.commands import CreateAccount
-    from backlay.sequencer import Engine, Sequencer
-    from backlay.store import SqliteJournal
+    from backlay.engine.engine import Engine
+    from backlay.engine.sequencer import Sequencer
+    from backlay.engine import SqliteJournal
 
     real = sm._child_write_snapshot
 
-    def held(engine, fd):  # the child waits here until killed
+    def held(*args):  # the child waits here until killed
         os.read(int(sys.argv[2]), 1)
-        return real(engine, fd)
+        return real(*args)
 
     sm._child_write_snapshot = held
     real_close = sm._close_inherited_fds

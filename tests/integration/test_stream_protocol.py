@@ -14,8 +14,8 @@ import pytest
 from live_server import LiveServer
 from stream_support import RawStream, client_for, eventually, login, new_market
 
-from backlay.server import demo_app_key
-from backlay.stream.server import StreamLimits
+from backlay.betfair.stream.server import StreamLimits
+from backlay.demo import demo_app_key
 
 FIELDS = ["EX_BEST_OFFERS", "EX_ALL_OFFERS", "EX_TRADED", "EX_TRADED_VOL", "EX_LTP", "EX_MARKET_DEF"]
 

@@ -191,8 +191,8 @@ def test_a_worker_that_falls_behind_is_replaced(live: LiveServer, monkeypatch: p
     """A worker that stops reading its feed is not waited for: once the server holds more than
     MAX_FEED_BUFFER_BYTES of feed for it (here: any byte beyond what the socket takes), it is stopped
     and started again; the other worker serves on."""
+    from backlay.betfair.stream import workers
     from backlay.core.commands import SetMarketStatus
-    from backlay.stream import workers
 
     before = worker_pids(live)
     mid, _sels = new_market(live, runners=1)

@@ -25,15 +25,15 @@ from betfairlightweight.streaming import StreamListener
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backlay.api import reads
+from backlay.betfair.http import reads
+from backlay.betfair.stream import market_view as mv
+from backlay.betfair.stream.hub import Hub
+from backlay.betfair.wire import betting as w
+from backlay.betfair.wire import stream as ws
+from backlay.betfair.wire.common import encode
 from backlay.core import codes
 from backlay.core.commands import Command
 from backlay.core.exchange import Exchange
-from backlay.stream import market_view as mv
-from backlay.stream.hub import Hub
-from backlay.wire import betting as w
-from backlay.wire import stream as ws
-from backlay.wire.common import encode
 
 from .strategies import Scenario, run_scenario, scenarios
 

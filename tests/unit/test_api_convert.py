@@ -1,4 +1,4 @@
-"""The API conversion layer (backlay.api.convert, backlay.api.reads) on a real Exchange.
+"""The API conversion layer (backlay.betfair.http.convert, backlay.betfair.http.reads) on a real Exchange.
 
 Citations: `003:Lnnnn` are lines of the Betting API seed; `§x` are sections of
 /work/shared/spec/notes/betting-api.md.
@@ -25,13 +25,13 @@ from helpers import (
     rest,
 )
 
-from backlay.api import convert, reads
-from backlay.api.errors import ApiError
+from backlay.betfair.http import convert, reads
+from backlay.betfair.http.errors import ApiError
+from backlay.betfair.wire import betting as w
+from backlay.betfair.wire import decode_params, encode
+from backlay.betfair.wire.common import Instant
 from backlay.core import codes
 from backlay.core.commands import CloseMarket, CreateMarket, MarketDefinition, RunnerDefinition
-from backlay.wire import betting as w
-from backlay.wire import decode_params, encode
-from backlay.wire.common import Instant
 
 
 def as_json(obj: Any) -> Any:

@@ -14,13 +14,17 @@ import json
 import pytest
 from helpers import BACK, LAY, MARKET, SEL_A, SEL_B, SEL_C, T0, add_market, admin, cancel, make_exchange, rest
 
-from backlay.api.errors import ApiError
-from backlay.api.history import get_account_statement, list_cleared_orders, list_market_profit_and_loss
+from backlay.betfair.http.errors import ApiError
+from backlay.betfair.http.history import (
+    get_account_statement,
+    list_cleared_orders,
+    list_market_profit_and_loss,
+)
+from backlay.betfair.wire import accounts as wa
+from backlay.betfair.wire import betting as w
+from backlay.betfair.wire.common import Instant, TimeRange, encode
 from backlay.core.commands import CancelInstruction, RunnerResult, SettleMarket, UnsettleMarket, VoidMarket
 from backlay.core.exchange import Exchange
-from backlay.wire import accounts as wa
-from backlay.wire import betting as w
-from backlay.wire.common import Instant, TimeRange, encode
 
 DAY_MS = 24 * 3600 * 1000
 

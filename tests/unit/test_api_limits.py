@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from backlay.api import limits
-from backlay.api.errors import ApiError
-from backlay.wire import betting as w
+from backlay.betfair.http import limits
+from backlay.betfair.http.errors import ApiError
+from backlay.betfair.wire import betting as w
 
 
 def pp(*data: str, depth: int | None = None) -> w.PriceProjection:

@@ -9,12 +9,12 @@ from typing import Any
 
 from helpers import BACK, LAY, MARKET, SEL_A, T0, make_exchange, place, rest
 
-from backlay.api import reads
-from backlay.api.delayed import DelayedPrices
+from backlay.betfair.http import reads
+from backlay.betfair.services.delayed_prices import DelayedPrices
+from backlay.betfair.wire import betting as w
+from backlay.betfair.wire import decode_params, encode
 from backlay.core.events import MarketChanged, RunnerChanged
 from backlay.core.exchange import Exchange
-from backlay.wire import betting as w
-from backlay.wire import decode_params, encode
 
 DELAY_MS = 5_000
 BEST = {"priceProjection": {"priceData": ["EX_BEST_OFFERS"]}}

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 from helpers import BACK, SEL_A, T0, make_exchange, order, rest
 
-from backlay.api.errors import ApiError
-from backlay.api.heartbeat import HeartbeatMonitor
+from backlay.betfair.http.errors import ApiError
+from backlay.betfair.services.heartbeat_monitor import HeartbeatMonitor
 from backlay.core.commands import Command
 from backlay.core.reports import Result
 

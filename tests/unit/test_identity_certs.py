@@ -13,7 +13,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
-from backlay.api.certlogin import certlogin_response
+from backlay.betfair.http.identity import certlogin_response
 from backlay.identity import tls
 from backlay.identity.store import MAX_FAILED_LOGINS, IdentityStore
 

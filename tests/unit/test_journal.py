@@ -22,9 +22,9 @@ from backlay.core.commands import (
     PlaceInstruction,
     PlaceOrders,
 )
-from backlay.store import JournalEntry, SqliteJournal
-from backlay.store.codec import decode_command, encode_command
-from backlay.store.sqlite import SNAPSHOTS_KEPT
+from backlay.engine import JournalEntry, SqliteJournal
+from backlay.engine.codec import decode_command, encode_command
+from backlay.engine.sqlite import SNAPSHOTS_KEPT
 
 COMMANDS: list[Command] = [
     CreateAccount(account_id="a1"),

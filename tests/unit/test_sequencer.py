@@ -21,7 +21,6 @@ from typing import Any
 
 import pytest
 
-from backlay import sequencer as sequencer_module
 from backlay.core.commands import (
     AdvanceTime,
     CancelInstruction,
@@ -41,9 +40,12 @@ from backlay.core.commands import (
 from backlay.core.events import Event, PlacementCompleted
 from backlay.core.exchange import Exchange
 from backlay.core.reports import AdminResult, PlaceExecutionReport, Result
-from backlay.sequencer import CHILD_SNAPSHOTS, Engine, EngineFailed, Sequencer, SnapshotFailed
-from backlay.store import JournalEntry, SqliteJournal
-from backlay.store.codec import InvalidCommand, decode_command, encode_snapshot
+from backlay.engine import JournalEntry, SqliteJournal
+from backlay.engine import snapshots as snapshots_module
+from backlay.engine.codec import InvalidCommand, decode_command, encode_snapshot
+from backlay.engine.engine import Engine, EngineFailed
+from backlay.engine.sequencer import Sequencer
+from backlay.engine.snapshots import CHILD_SNAPSHOTS, SnapshotFailed
 
 MARKET = "1.100"
 T0_MS = 1_700_000_000_000
@@ -581,20 +583,20 @@ def held_snapshot_child(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
     """Snapshot children that wait until the test writes to the returned fd: b"g" lets the child go on,
     b"f" makes it fail. The forked child runs this patched module, so the test decides when it ends."""
     read_fd, write_fd = os.pipe()
-    real = sequencer_module._child_write_snapshot
+    real = snapshots_module._child_write_snapshot
 
-    def held(engine: Engine, fd: int) -> int:
+    def held(*args: Any) -> int:
         if os.read(read_fd, 1) != b"g":
             raise RuntimeError("told to fail")
-        return real(engine, fd)
+        return real(*args)
 
-    real_close = sequencer_module._close_inherited_fds
+    real_close = snapshots_module._close_inherited_fds
 
     def close_but_the_pipe(*keep: int) -> None:  # the child keeps the test's pipe open too
         real_close(*keep, read_fd)
 
-    monkeypatch.setattr(sequencer_module, "_child_write_snapshot", held)
-    monkeypatch.setattr(sequencer_module, "_close_inherited_fds", close_but_the_pipe)
+    monkeypatch.setattr(snapshots_module, "_child_write_snapshot", held)
+    monkeypatch.setattr(snapshots_module, "_close_inherited_fds", close_but_the_pipe)
     yield write_fd
     os.close(read_fd)
     os.close(write_fd)
@@ -692,7 +694,7 @@ def test_cyclic_garbage_the_freezes_trapped_is_counted_by_the_child_and_swept(
         del a, b  # a reference cycle among frozen objects: garbage that no collection here finds
         gc.collect()
         assert gone() is not None
-        with caplog.at_level(logging.INFO, logger="backlay.sequencer"):
+        with caplog.at_level(logging.INFO, logger="backlay.engine.snapshots"):
             assert await seq.snapshot() == len(setup_commands())
         assert gone() is None  # the child counted it, the sweep freed it
         assert "swept the frozen heap" in caplog.text
@@ -710,8 +712,8 @@ def test_a_garbage_count_that_hangs_is_abandoned_and_the_snapshot_kept(
         db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The count runs finalizers in the child, one of which might wait for a lock that another thread of
     the parent held at the fork: an alarm ends it, the snapshot written before it stands, no sweep."""
-    monkeypatch.setattr(sequencer_module, "GARBAGE_COUNT_TIMEOUT_S", 1)
-    monkeypatch.setattr(sequencer_module, "_count_unreachable", lambda: time.sleep(3600) or 0)
+    monkeypatch.setattr(snapshots_module, "GARBAGE_COUNT_TIMEOUT_S", 1)
+    monkeypatch.setattr(snapshots_module, "_count_unreachable", lambda: time.sleep(3600) or 0)
 
     async def main() -> None:
         seq = Sequencer(Engine(SqliteJournal(db)), clock_ms=lambda: T0_MS, child_snapshots=True,

@@ -1,4 +1,4 @@
-"""backlay.stream.clock: the `clk` / `initialClk` tokens (003:L6154-6158, 003:L6189-6194, 003:L6712-6722).
+"""backlay.betfair.stream.clock: the `clk` / `initialClk` tokens (003:L6154-6158, 003:L6189-6194, 003:L6712-6722).
 
 Clients store them and hand them back on resubscription; the server must read its own back exactly and
 answer anything else with INVALID_CLOCK (003:L6102-6104), never crash (stream-identity-accounts.md §6.19)."""
@@ -13,7 +13,14 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from backlay.stream.clock import VERSION, Clock, InvalidClock, criteria_hash, decode_clock, encode_clock
+from backlay.betfair.stream.clock import (
+    VERSION,
+    Clock,
+    InvalidClock,
+    criteria_hash,
+    decode_clock,
+    encode_clock,
+)
 
 MAX_VALUE = 2**70 - 1  # ten 7-bit groups: the decoder's limit
 URLSAFE = set(string.ascii_letters + string.digits + "-_=")

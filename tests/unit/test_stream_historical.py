@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from backlay.wire import stream as ws
+from backlay.betfair.wire import stream as ws
 
 HISTORICAL_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "historical"
 FILES = sorted(p for p in HISTORICAL_DIR.glob("*") if p.is_file() and not p.name.endswith(".json")) \

@@ -9,11 +9,11 @@ from typing import Any
 
 from helpers import BACK, LAY, MARKET, SEL_A, T0, add_market, limit_ins, make_exchange
 
+from backlay.betfair.stream.clock import decode_clock
+from backlay.betfair.stream.hub import LATENCY_503_MS, Hub
+from backlay.betfair.wire import stream as ws
 from backlay.core.commands import PlaceOrders, SetMarketStatus
 from backlay.core.exchange import Exchange
-from backlay.stream.clock import decode_clock
-from backlay.stream.hub import LATENCY_503_MS, Hub
-from backlay.wire import stream as ws
 
 FIELDS = ["EX_ALL_OFFERS", "EX_BEST_OFFERS", "EX_TRADED", "EX_TRADED_VOL", "EX_LTP", "EX_MARKET_DEF"]
 
@@ -239,9 +239,9 @@ def test_update_bytes_equal_the_encoded_message() -> None:
     what encoding the MarketChangeMessage / OrderChangeMessage struct gives, with and without status 503."""
     import msgspec
 
-    from backlay.stream.hub import MarketSub, OrderSub
-    from backlay.stream.market_view import Shape
-    from backlay.stream.subscriptions import MarketCriteria
+    from backlay.betfair.stream.hub import MarketSub, OrderSub
+    from backlay.betfair.stream.market_view import Shape
+    from backlay.betfair.stream.subscriptions import MarketCriteria
 
     w = World()
 

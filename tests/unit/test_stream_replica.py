@@ -17,11 +17,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_sequencer import MARKET, T0_MS, place, setup_commands
 
+from backlay.betfair.stream.workers import SharedConnectionCounts
 from backlay.core.events import Event
 from backlay.core.exchange import Exchange
-from backlay.sequencer import Batch, Engine
-from backlay.store import SqliteJournal
-from backlay.stream.workers import Replica, SharedConnectionCounts, frame
+from backlay.engine import SqliteJournal
+from backlay.engine.engine import Batch, Engine
+from backlay.engine.journal import JournalCorrupt
+from backlay.engine.replica import Replica, frame
 
 
 def _batches(tmp: Path) -> tuple[Engine, list[Batch]]:
@@ -77,7 +79,7 @@ def test_replica_stops_at_a_gap(tmp_path: Path) -> None:
     """A batch that does not follow the replica's seq means something was lost: an error, not a guess."""
     engine, batches = _batches(tmp_path)
     replica = _replica_at(tmp_path, batches, 1, [])
-    with pytest.raises(RuntimeError, match="follows seq"):
+    with pytest.raises(JournalCorrupt, match=r"journal gap: seq .* follows"):
         replica.feed(frame(batches[2]))
     engine.close()
 

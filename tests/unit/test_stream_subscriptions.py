@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from backlay.core.commands import MarketDefinition, RunnerDefinition
-from backlay.core.market import Market
-from backlay.stream.subscriptions import (
+from backlay.betfair.stream.subscriptions import (
     DELAYED_CONFLATE_MS,
     MarketCriteria,
     conflate_ms,
@@ -15,7 +13,9 @@ from backlay.stream.subscriptions import (
     shape_of,
     visible,
 )
-from backlay.wire import stream as ws
+from backlay.betfair.wire import stream as ws
+from backlay.core.commands import MarketDefinition, RunnerDefinition
+from backlay.core.market import Market
 
 
 def market(**definition: object) -> Market:

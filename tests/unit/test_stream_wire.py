@@ -1,4 +1,4 @@
-"""backlay.wire.stream: the Exchange Stream API structs checked against Betfair's Swagger schema
+"""backlay.betfair.wire.stream: the Exchange Stream API structs checked against Betfair's Swagger schema
 (../shared/spec/official/ESASwaggerSchema.json), lenient request decoding (stream-identity-accounts.md §6.6)
 and exact response encoding (§6.3, §6.11, §6.14).
 
@@ -17,8 +17,8 @@ import msgspec
 import msgspec.inspect as mi
 import pytest
 
-from backlay.wire import stream as ws
-from backlay.wire.common import ParamsError, decode_as
+from backlay.betfair.wire import stream as ws
+from backlay.betfair.wire.common import ParamsError, decode_as
 
 # The spec lives beside the project, never inside it: ../shared from the repository root.
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -105,7 +105,7 @@ RESPONSE_REQUIRED: dict[str, set[str]] = {
 
 I32_BOUNDS = (-(2**31), 2**31 - 1)
 I64_BOUNDS = (-(2**63), 2**63 - 1)
-DOUBLE_BOUNDS = (-1.7976931348623157e308, 1.7976931348623157e308)  # finite, like backlay.wire.common.Double
+DOUBLE_BOUNDS = (-1.7976931348623157e308, 1.7976931348623157e308)  # finite, like backlay.betfair.wire.common.Double
 SPECIAL_DOUBLES = {"NaN", "Infinity", "-Infinity"}  # SpecialDouble (003:L11705-11736)
 
 # --- the schema, read --------------------------------------------------------------------------------
@@ -202,7 +202,7 @@ def conforms(prop: dict[str, Any], t: mi.Type) -> bool:
 
     string -> str (an enum -> a Literal of the same values; date-time stays a string), boolean -> bool,
     integer -> an int bounded like its int32/int64 format, number -> a finite float (or a float and the
-    SpecialDouble strings, as in backlay.wire.common), array -> list (an array of numbers may be a fixed
+    SpecialDouble strings, as in backlay.betfair.wire.common), array -> list (an array of numbers may be a fixed
     tuple: the ladders), additionalProperties -> dict[str, ...], $ref -> the struct of that name."""
     if isinstance(t, mi.UnionType):
         members = [m for m in t.types if not isinstance(m, mi.NoneType)]
@@ -276,7 +276,7 @@ def check_definition(name: str, cls: type) -> list[str]:
 @needs_spec
 def test_every_schema_definition_has_a_struct() -> None:
     """Every definition of ESASwaggerSchema.json (003:L5984-5997) but the two bases and the two example
-    wrappers is a struct of the same name in backlay.wire.stream, exported."""
+    wrappers is a struct of the same name in backlay.betfair.wire.stream, exported."""
     assert set(schema()) - NOT_STRUCTS == set(DEFS)
     for name, (cls, _) in DEFS.items():
         assert cls.__name__ == name and name in ws.__all__ and getattr(ws, name) is cls
@@ -485,7 +485,7 @@ def test_messages_sent_by_betfairlightweight_itself() -> None:
 
 
 def test_strings_for_numbers_and_booleans_and_ints_for_string_ids() -> None:
-    """Requests are decoded as leniently as the HTTP APIs (backlay.wire.common.decode_as, 003:L10661-10668):
+    """Requests are decoded as leniently as the HTTP APIs (backlay.betfair.wire.common.decode_as, 003:L10661-10668):
     `"id": "5"`, `"heartbeatMs": "5000"`, `"segmentationEnabled": "true"`, `"ladderLevels": "3"`,
     `"accountIds": ["1234"]`, and ids sent as numbers where the schema says string (`"eventTypeIds": [7]`,
     003:L6237-6241)."""

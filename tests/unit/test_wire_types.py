@@ -1,4 +1,4 @@
-"""backlay.wire: the structs checked against Betfair's interface definitions
+"""backlay.betfair.wire: the structs checked against Betfair's interface definitions
 (../shared/spec/official/{Sports,Account,Heartbeat}APING.xml), lenient request decoding with the
 documented requests, and exact response encoding (betting-api.md §1.4, §1.7)."""
 
@@ -18,9 +18,9 @@ import msgspec
 import msgspec.inspect as mi
 import pytest
 
-from backlay import wire
-from backlay.wire import accounts, betting, heartbeat
-from backlay.wire.common import Instant, ParamsError, WireStruct, decode_as, encode
+from backlay.betfair import wire
+from backlay.betfair.wire import accounts, betting, heartbeat
+from backlay.betfair.wire.common import Instant, ParamsError, WireStruct, decode_as, encode
 
 # The spec lives beside the project, never inside it: ../shared from the repository root.
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -651,8 +651,8 @@ def test_responses_round_trip_through_the_decoder() -> None:
 def test_params_that_are_not_an_object_are_a_type_error() -> None:
     """A params value that is not a JSON object (found by the HTTP fuzz test: a REST body of `0`) is a
     DSC-0009 type error, not a crash (001:L109-117)."""
-    from backlay.wire.betting import CancelOrdersParams
-    from backlay.wire.common import ParamsError, decode_as
+    from backlay.betfair.wire.betting import CancelOrdersParams
+    from backlay.betfair.wire.common import ParamsError, decode_as
 
     for raw in (0, [1], "x"):
         with pytest.raises(ParamsError) as info:

@@ -48,6 +48,17 @@ CURRENCIES: Final[dict[str, CurrencyParams]] = {
 }
 
 
+# Indicative exchange rates from GBP, in millionths, for every currency of 001's table (listCurrencyRates,
+# and a listMarketBook asked for in another currency). backlay has no rate feed: these are fixed
+# (Betfair's refresh hourly, 003:L12805-12806). Nothing inside the exchange is ever converted with them.
+GBP_RATES_MICRO: Final[dict[str, int]] = {
+    "GBP": 1_000_000, "EUR": 1_170_000, "USD": 1_270_000, "HKD": 9_900_000, "AUD": 1_950_000,
+    "CAD": 1_750_000, "DKK": 8_700_000, "NOK": 13_900_000, "SEK": 13_700_000, "SGD": 1_700_000,
+    "RON": 5_800_000, "BRL": 7_000_000, "MXN": 23_000_000, "PEN": 4_800_000, "HUF": 460_000_000,
+    "ISK": 175_000_000, "NZD": 2_150_000, "ARS": 1_300_000_000, "GEL": 3_450_000,
+}
+
+
 def div_round_half_away(num: int, den: int) -> int:
     """num/den rounded to the nearest int, halves away from zero. Symmetric: f(-n, d) == -f(n, d),
     so the two sides of a match always get equal and opposite amounts."""

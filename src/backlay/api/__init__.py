@@ -1,1 +1,0 @@
-"""The Betfair-compatible HTTP APIs: identity, Betting, Accounts, Heartbeat."""
