@@ -41,6 +41,7 @@ from backlay.core.commands import (  # noqa: E402
 from backlay.core.crossmatch import HOUSE  # noqa: E402
 from backlay.core.exchange import Exchange  # noqa: E402
 from backlay.core.ladder import CLASSIC_LADDER  # noqa: E402
+from backlay.core.state import FIRST_BET_ID  # noqa: E402
 from backlay.runtime import tune_gc  # noqa: E402
 
 MARKET = "1.200"
@@ -71,7 +72,7 @@ def workload(n_runners: int, ops: int, seed: int = 11) -> tuple[list[Command], l
     low, high = CLASSIC_LADDER.tick(fair_h // 2), CLASSIC_LADDER.tick(fair_h * 2)
     assert fair is not None and low is not None and high is not None
     sels = [100 + i for i in range(n_runners)]
-    next_bet = exchange_module.FIRST_BET_ID
+    next_bet = FIRST_BET_ID
     placed: dict[str, list[int]] = {a: [] for a in ACCOUNTS}
 
     def limit(sel: int, side: int, tick: int, size: int) -> PlaceInstruction:

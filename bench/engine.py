@@ -39,6 +39,7 @@ from backlay.core.commands import (  # noqa: E402
 )
 from backlay.core.exchange import Exchange  # noqa: E402
 from backlay.core.ladder import CLASSIC_LADDER  # noqa: E402
+from backlay.core.state import FIRST_BET_ID  # noqa: E402
 from backlay.engine.engine import Engine  # noqa: E402
 from backlay.engine.sqlite import SqliteJournal  # noqa: E402
 from backlay.runtime import tune_gc  # noqa: E402
@@ -73,7 +74,7 @@ class Workload:
         self.rng = random.Random(seed)
         self.depth = depth_levels
         self.k = instructions
-        self.next_bet = exchange_module.FIRST_BET_ID
+        self.next_bet = FIRST_BET_ID
         self.resting: dict[str, list[int]] = {a: [] for a in ACCOUNTS}
         self.ops = 0
 

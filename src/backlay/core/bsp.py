@@ -25,17 +25,17 @@ not matched of an SP bet lapses; an exchange bet keeps its unmatched remainder i
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import TYPE_CHECKING, Final, Literal, NamedTuple, cast
+from typing import Final, Literal, NamedTuple, cast
 
 from . import codes
+from .context import Ctx
 from .events import OrderChanged, RunnerChanged
+from .market import Market, Runner
 from .matching import fill
 from .money import div_round_half_away, win_minor
-from .orders import Order
-
-if TYPE_CHECKING:
-    from .exchange import Exchange
-    from .market import Market, Runner
+from .orders import Order, move_order
+from .risk import refresh_exposure
+from .unmatched import reduce_unmatched
 
 MIN_H: Final = 101
 MAX_H: Final = 100_000
@@ -224,7 +224,7 @@ def participants(market: Market, runner: Runner, sp_h: int) -> tuple[list[tuple[
     return [(o, n) for _k, o, n in backs if n > 0], [(o, n) for _k, o, n in lays if n > 0]
 
 
-def join_auction(ex: Exchange, market: Market) -> None:
+def join_auction(ctx: Ctx, market: Market) -> None:
     """LIMIT bets with MARKET_ON_CLOSE persistence: their unmatched remainder leaves the book for the
     auction as a MARKET_ON_CLOSE bet holding the same liability (003:L9822-9829)."""
     for order in market.orders.values():
@@ -236,24 +236,17 @@ def join_auction(ex: Exchange, market: Market) -> None:
             order.order_type = codes.MARKET_ON_CLOSE
             order.size_minor -= order.remaining_minor  # its size at SP is the auction's to set
             order.remaining_minor = 0
-            ex._events.append(RunnerChanged(market.market_id, order.selection_id, order.handicap_h))
-            ex._events.append(OrderChanged(market.market_id, order.account_id, order.bet_id))
+            ctx.events.append(RunnerChanged(market.market_id, order.selection_id, order.handicap_h))
+            ctx.events.append(OrderChanged(market.market_id, order.account_id, order.bet_id))
 
 
-def reconcile(ex: Exchange, market: Market, ts_ms: int) -> None:
+def reconcile(ctx: Ctx, market: Market) -> None:
     """Reconcile a BSP market: each runner's SP is found and its auction matched, and the SP bets'
     unmatched parts lapse (003:L11137-11138, betting-api.md §5.6); `bspReconciled` afterwards. Call
     `join_auction` first."""
     touched: dict[str, None] = {}
     for runner in market.runner_list:
-        runner.sp_back_minor = runner.sp_lay_minor = 0
-        if runner.status in (codes.REMOVED, codes.REMOVED_VACANT):
-            runner.bsp_h, runner.bsp_special = None, NAN  # 003:L11731-11736
-        else:
-            price = near_price(market, runner)
-            runner.bsp_h = to_h(price)
-            runner.bsp_special = None if runner.bsp_h is not None else str(price)
-        sp_h = runner.bsp_h
+        sp_h = _find_sp(runner, market)
         bets = sp_bets(market, runner)
         for o in bets:  # an SP bet's size at the SP: a back's stake, a lay's liability / (SP - 1)
             n = 0 if sp_h is None else (o.bsp_liability_minor if o.side == codes.BACK
@@ -262,29 +255,47 @@ def reconcile(ex: Exchange, market: Market, ts_ms: int) -> None:
             o.remaining_minor += n
         if sp_h is not None:
             backs, lays = participants(market, runner, sp_h)
-            runner.sp_back_minor, runner.sp_lay_minor = _match_auction(ex, market, runner, backs, lays, sp_h,
-                                                                       ts_ms, touched)
+            runner.sp_back_minor, runner.sp_lay_minor = _match_auction(ctx, market, runner, backs, lays, sp_h,
+                                                                       touched)
         for o in bets:
             touched[o.account_id] = None
-            if o.remaining_minor:
-                ex._lapse_or_cancel(market, o, o.remaining_minor, ts_ms, lapse=True)
-            elif o.status == codes.EXECUTABLE:  # nothing to match at no SP
-                o.status = codes.EXECUTION_COMPLETE
-                o.lapsed_ms = ts_ms
-                market.positions[o.account_id].reserve(o, 0)
-                ex._events.append(OrderChanged(market.market_id, o.account_id, o.bet_id))
-        ex._events.append(RunnerChanged(market.market_id, runner.selection_id, runner.handicap_h))
+            _close_sp_bet(ctx, market, o)
+        ctx.events.append(RunnerChanged(market.market_id, runner.selection_id, runner.handicap_h))
     market.bsp_reconciled = True
     for account_id in touched:
-        ex._refresh_exposure(market, account_id)
+        refresh_exposure(ctx, market, account_id)
 
 
-def _match_auction(ex: Exchange, market: Market, runner: Runner, backs: list[tuple[Order, int]],
-                   lays: list[tuple[Order, int]], sp_h: int, ts_ms: int, touched: dict[str, None]) -> tuple[int, int]:
+def _find_sp(runner: Runner, market: Market) -> int | None:
+    """Set the runner's SP (NaN for a removed runner, 003:L11731-11736); its hundredths, or None."""
+    runner.sp_back_minor = runner.sp_lay_minor = 0
+    if runner.status in (codes.REMOVED, codes.REMOVED_VACANT):
+        runner.bsp_h, runner.bsp_special = None, NAN
+    else:
+        price = near_price(market, runner)
+        runner.bsp_h = to_h(price)
+        runner.bsp_special = None if runner.bsp_h is not None else str(price)
+    return runner.bsp_h
+
+
+def _close_sp_bet(ctx: Ctx, market: Market, o: Order) -> None:
+    """After the auction: what an SP bet did not match lapses."""
+    if o.remaining_minor:
+        reduce_unmatched(ctx, market, o, o.remaining_minor, lapse=True)
+    elif o.status == codes.EXECUTABLE:  # nothing to match at no SP
+        move_order(o, codes.EXECUTION_COMPLETE)
+        o.lapsed_ms = ctx.ts_ms
+        market.positions[o.account_id].reserve(o, 0)
+        ctx.events.append(OrderChanged(market.market_id, o.account_id, o.bet_id))
+
+
+def _match_auction(ctx: Ctx, market: Market, runner: Runner, backs: list[tuple[Order, int]],
+                   lays: list[tuple[Order, int]], sp_h: int, touched: dict[str, None]) -> tuple[int, int]:
     """Pair the auction's backers and layers at the SP, in priority order; returns the backers' stake and
     the layers' liability matched. Exchange bets leave the book for what they are matched."""
     book = runner.book
     positions = market.positions
+    ts_ms = ctx.ts_ms
     bi = li = 0
     back_left = backs[0][1] if backs else 0
     lay_left = lays[0][1] if lays else 0
@@ -293,14 +304,13 @@ def _match_auction(ex: Exchange, market: Market, runner: Runner, backs: list[tup
         b, lay = backs[bi][0], lays[li][0]
         n = back_left if back_left < lay_left else lay_left
         if n > 0:
-            mid = ex.next_match_id
-            ex.next_match_id = mid + 1
+            mid = ctx.new_match_id()
             for o in (b, lay):
                 fill(positions[o.account_id], o, n, sp_h, mid, ts_ms, False)
                 if o.in_book:
                     (book.backs if o.side == codes.BACK else book.lays).reduce(o, n)
                 touched[o.account_id] = None
-                ex._events.append(OrderChanged(market.market_id, o.account_id, o.bet_id))
+                ctx.events.append(OrderChanged(market.market_id, o.account_id, o.bet_id))
             stake += n
             liability += win_minor(n, sp_h)
         back_left -= n

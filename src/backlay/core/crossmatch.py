@@ -24,14 +24,15 @@ Pure functions over the books; the matching itself (matching.py) executes the le
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from . import codes
 from .book import BookSide
+from .context import Ctx
+from .market import Market
 from .money import div_ceil
-
-if TYPE_CHECKING:
-    from .market import Market
+from .orders import Order
+from .wallet import Account
 
 HOUSE: Final = "#crossmatch"
 """The account of the exchange's cross-matching book. Account ids starting with '#' are reserved."""
@@ -64,6 +65,27 @@ class VirtualOffer:
         self.price_h = price_h
         self.max_minor = max_minor
         self.legs = legs
+
+
+def house_order(ctx: Ctx, market: Market, index: int, side: int) -> Order:
+    """The cross-matching book's order on one runner and side of a market, made on its first match;
+    the house account is made with its first order."""
+    key = (index, side)
+    bet_id = market.house_bets.get(key)
+    if bet_id is not None:
+        return market.orders[bet_id]
+    state = ctx.state
+    if HOUSE not in state.accounts:
+        state.accounts[HOUSE] = Account(HOUSE, state.currency, None)
+    runner = market.runner_list[index]
+    order = Order(ctx.new_bet_id(), HOUSE, market.market_id, runner.selection_id, runner.handicap_h, side,
+                  codes.LIMIT, codes.PERSIST, 0, -1, 0, ctx.ts_ms, market.version)
+    order.runner_index = index
+    state.orders[order.bet_id] = order
+    market.orders[order.bet_id] = order
+    market.house_bets[key] = order.bet_id
+    market.position(HOUSE)
+    return order
 
 
 def crossing(market: Market) -> bool:

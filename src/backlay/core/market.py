@@ -1,13 +1,14 @@
 """Markets and runners: definition, lifecycle state, books, positions (rule 5 of the core issue).
 
-Lifecycle: INACTIVE -> OPEN <-> SUSPENDED -> CLOSED (003:L9614-9620). `version` bumps on every change;
-`min_version` is the version of the last material change, and a placement carrying an older version
-lapses (003:L10853-10909).
+Lifecycle: INACTIVE -> OPEN <-> SUSPENDED -> CLOSED (003:L9614-9620); an operator may suspend or close
+a market that never opened. The status changes only through `move_market`, which refuses a move the
+table below does not allow. `version` bumps on every change; `min_version` is the version of the last
+material change, and a placement carrying an older version lapses (003:L10853-10909).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from . import codes
 from .book import RunnerBook
@@ -16,6 +17,13 @@ from .compiled import mypyc_attr
 from .ladder import Ladder, ladder_for
 from .orders import Order
 from .wallet import INDEPENDENT, LINE_SUM, OUTCOMES, Position
+
+MARKET_MOVES: Final[dict[str, frozenset[str]]] = {
+    codes.INACTIVE: frozenset({codes.OPEN, codes.SUSPENDED, codes.CLOSED}),
+    codes.OPEN: frozenset({codes.SUSPENDED, codes.CLOSED}),
+    codes.SUSPENDED: frozenset({codes.OPEN, codes.CLOSED}),
+    codes.CLOSED: frozenset(),
+}
 
 
 @mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
@@ -197,3 +205,10 @@ class Market:
             tuple(self.orders),
             tuple(sorted(self.house_bets.items())),
         )
+
+
+def move_market(market: Market, status: str) -> None:
+    """The one way a market's status changes; an illegal move is a bug of the core (operator commands
+    check theirs first and answer INVALID_STATE_TRANSITION)."""
+    assert status in MARKET_MOVES[market.status], f"market {market.market_id}: {market.status} -> {status}"
+    market.status = status

@@ -7,59 +7,41 @@ and adds the backer's stake to the runner's traded volume.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from . import codes
 from . import crossmatch as cx
 from .book import BookSide, Level, RunnerBook
+from .context import Ctx
+from .market import Market
 from .money import div_ceil
-from .orders import Fragment, Order
+from .orders import Fragment, Order, move_order
 from .wallet import Position, unmatched_reserve_minor
-
-if TYPE_CHECKING:
-    from .market import Market
 
 _EXECUTABLE: Final = codes.EXECUTABLE
 _COMPLETE: Final = codes.EXECUTION_COMPLETE
 
 
-HouseOrder = Callable[["Market", int, int, int], Order]
-"""(market, runner index, side, ts_ms) -> the cross-matching book's order on that runner and side."""
-
-
-class MatchContext:
-    """What one matching pass needs from the exchange: the match id counter, the touched accounts and,
-    for cross-matching, the house's orders (crossmatch.py)."""
-
-    __slots__ = ("house_order", "next_match_id", "touched")
-
-    def __init__(self, next_match_id: int, house_order: HouseOrder | None = None) -> None:
-        self.next_match_id = next_match_id
-        self.touched: dict[str, None] = {}
-        self.house_order = house_order
-
-
 def fill(pos: Position, order: Order, size: int, price_h: int, match_id: int, ts_ms: int, line: bool) -> None:
+    """Record a fill of `size` at `price_h` on one of the two orders of a match."""
     order.matched_minor += size
     order.remaining_minor -= size
     order.matched_value += size * price_h
     order.fragments += (Fragment(match_id, price_h, size, ts_ms),)
     order.matched_ms = ts_ms
     if order.remaining_minor == 0 and order.status == _EXECUTABLE:
-        order.status = _COMPLETE
+        move_order(order, _COMPLETE)
     pos.reserve(order, unmatched_reserve_minor(order, order.remaining_minor, line))
     pos.add_matched(order, size, price_h)
 
 
 def match(
-    ctx: MatchContext,
+    ctx: Ctx,
     market: Market,
     book: RunnerBook,
     taker: Order,
     limit_tick: int,
     max_minor: int,
-    ts_ms: int,
     makers_out: list[Order],
 ) -> int:
     """Match up to `max_minor` of the taker at `limit_tick` or better; returns the size matched.
@@ -67,8 +49,8 @@ def match(
     A BACK taker takes resting LAYs at ticks >= limit from the highest; a LAY taker takes resting
     BACKs at ticks <= limit from the lowest. In a cross-matching market the virtual offers of the other
     runners' books compete level by level: the better price wins, the direct one on a tie."""
-    if ctx.house_order is not None and cx.crossing(market) and taker.runner_index in market.active:
-        return _match_crossed(ctx, market, book, taker, limit_tick, max_minor, ts_ms, makers_out)
+    if cx.crossing(market) and taker.runner_index in market.active:
+        return _match_crossed(ctx, market, book, taker, limit_tick, max_minor, makers_out)
     is_back = taker.side == codes.BACK
     side: BookSide = book.lays if is_back else book.backs
     ticks = side.ticks
@@ -77,13 +59,14 @@ def match(
         tick = ticks[-1] if is_back else ticks[0]
         if (tick < limit_tick) if is_back else (tick > limit_tick):
             break
-        matched += _take_level(ctx, market, book, side, tick, taker, max_minor - matched, ts_ms, makers_out)
+        matched += _take_level(ctx, market, book, side, tick, taker, max_minor - matched, makers_out)
     return matched
 
 
-def _take_level(ctx: MatchContext, market: Market, book: RunnerBook, side: BookSide, tick: int, taker: Order,
-                want: int, ts_ms: int, makers_out: list[Order]) -> int:
+def _take_level(ctx: Ctx, market: Market, book: RunnerBook, side: BookSide, tick: int, taker: Order,
+                want: int, makers_out: list[Order]) -> int:
     """Match up to `want` of the taker against one level, in time priority; returns what it took."""
+    ts_ms = ctx.ts_ms
     positions = market.positions
     line = market.is_line
     taker_pos = positions[taker.account_id]
@@ -101,8 +84,7 @@ def _take_level(ctx: MatchContext, market: Market, book: RunnerBook, side: BookS
         size = want - took
         if avail < size:
             size = avail
-        mid = ctx.next_match_id
-        ctx.next_match_id = mid + 1
+        mid = ctx.new_match_id()
         fill(positions[maker.account_id], maker, size, price_h, mid, ts_ms, line)
         fill(taker_pos, taker, size, price_h, mid, ts_ms, line)
         ctx.touched[maker.account_id] = None
@@ -127,8 +109,8 @@ def _traded(market: Market, book: RunnerBook, price_h: int, size_minor: int, ts_
     market.last_match_ms = ts_ms
 
 
-def _match_crossed(ctx: MatchContext, market: Market, book: RunnerBook, taker: Order, limit_tick: int,
-                   max_minor: int, ts_ms: int, makers_out: list[Order]) -> int:
+def _match_crossed(ctx: Ctx, market: Market, book: RunnerBook, taker: Order, limit_tick: int,
+                   max_minor: int, makers_out: list[Order]) -> int:
     is_back = taker.side == codes.BACK
     side: BookSide = book.lays if is_back else book.backs
     matched = 0
@@ -147,22 +129,22 @@ def _match_crossed(ctx: MatchContext, market: Market, book: RunnerBook, taker: O
                 if offer is not None and not cx.within(taker.side, offer.tick, limit_tick):
                     offer = None
         if offer is not None and (direct < 0 or cx.better(taker.side, offer.tick, direct)):
-            took = _take_virtual(ctx, market, book, taker, offer, max_minor - matched, ts_ms, makers_out)
+            took = _take_virtual(ctx, market, book, taker, offer, max_minor - matched, makers_out)
             if took == 0:
                 virtual = False  # too small to split into legs of at least one minor unit
             matched += took
         elif direct >= 0:
-            matched += _take_level(ctx, market, book, side, direct, taker, max_minor - matched, ts_ms, makers_out)
+            matched += _take_level(ctx, market, book, side, direct, taker, max_minor - matched, makers_out)
         else:
             break
     return matched
 
 
-def _take_virtual(ctx: MatchContext, market: Market, book: RunnerBook, taker: Order, offer: cx.VirtualOffer,
-                  want: int, ts_ms: int, makers_out: list[Order]) -> int:
+def _take_virtual(ctx: Ctx, market: Market, book: RunnerBook, taker: Order, offer: cx.VirtualOffer,
+                  want: int, makers_out: list[Order]) -> int:
     """Match the taker against a virtual offer: the house takes the other side of the taker and of one
     leg on every other runner's best level (crossmatch.py)."""
-    assert ctx.house_order is not None
+    ts_ms = ctx.ts_ms
     size = want if want < offer.max_minor else offer.max_minor
     legs = cx.leg_sizes(offer, taker.side, size)
     for leg in legs:
@@ -173,9 +155,8 @@ def _take_virtual(ctx: MatchContext, market: Market, book: RunnerBook, taker: Or
     house_pos = market.position(cx.HOUSE)
     ctx.touched[cx.HOUSE] = None
     # the taker against the house, at the virtual price
-    house = ctx.house_order(market, taker.runner_index, house_side, ts_ms)
-    mid = ctx.next_match_id
-    ctx.next_match_id = mid + 1
+    house = cx.house_order(ctx, market, taker.runner_index, house_side)
+    mid = ctx.new_match_id()
     _grow(house, size)
     fill(house_pos, house, size, offer.price_h, mid, ts_ms, False)
     fill(positions[taker.account_id], taker, size, offer.price_h, mid, ts_ms, False)
@@ -185,7 +166,7 @@ def _take_virtual(ctx: MatchContext, market: Market, book: RunnerBook, taker: Or
         leg_book = market.runner_list[head.index].book
         leg_side = cx.leg_side(market, head.index, taker.side)
         level = leg_side.levels[head.tick]
-        house = ctx.house_order(market, head.index, house_side, ts_ms)
+        house = cx.house_order(ctx, market, head.index, house_side)
         took = 0
         while took < leg:
             maker = level.orders[0]
@@ -195,8 +176,7 @@ def _take_virtual(ctx: MatchContext, market: Market, book: RunnerBook, taker: Or
                 level.dead -= 1
                 continue
             n = leg - took if leg - took < avail else avail
-            mid = ctx.next_match_id
-            ctx.next_match_id = mid + 1
+            mid = ctx.new_match_id()
             _grow(house, n)
             fill(house_pos, house, n, head.price_h, mid, ts_ms, False)
             fill(positions[maker.account_id], maker, n, head.price_h, mid, ts_ms, False)
@@ -307,17 +287,17 @@ def target_met(market: Market, taker: Order, target_type: str, target_minor: int
 
 
 def match_target(
-    ctx: MatchContext,
+    ctx: Ctx,
     market: Market,
     book: RunnerBook,
     taker: Order,
     target_type: str,
     target_minor: int,
-    ts_ms: int,
     makers_out: list[Order],
 ) -> int:
     """Match a bet-target order level by level until the target is met or the limit is reached;
-    returns what remains of the target. The taker's `remaining_minor` is set by the caller after."""
+    returns what remains of the target. The taker's size, `remaining_minor` and status are set by the
+    caller after."""
     remaining_target = target_minor
     limit_tick = taker.tick
     while remaining_target > 0:
@@ -330,12 +310,14 @@ def match_target(
             # what is left of the target is less than one minor unit of stake at the best price on
             # offer: it is met as closely as the currency allows (resting it would cross the book)
             return 0
-        # give the taker enough unmatched size to take `want` at this level; a level that runs out
-        # is gone, and the loop moves on to the next
-        taker.remaining_minor += want
-        taker.size_minor += want
-        got = match(ctx, market, book, taker, tick, want, ts_ms, makers_out)
-        taker.remaining_minor -= want - got
-        taker.size_minor -= want - got
+        # give the taker enough unmatched size to take `want` at this level, and one minor unit more,
+        # so that no fill completes it between two levels (its status is the caller's to set once);
+        # a level that runs out is gone, and the loop moves on to the next
+        room = want + 1
+        taker.remaining_minor += room
+        taker.size_minor += room
+        got = match(ctx, market, book, taker, tick, want, makers_out)
+        taker.remaining_minor -= room - got
+        taker.size_minor -= room - got
         remaining_target -= target_value_minor(target_type, got, price_h)
     return max(remaining_target, 0)

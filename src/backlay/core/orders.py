@@ -1,12 +1,26 @@
 """Orders as the API reports them (003:L11814-11874, 003:L12168-12239).
 
 Invariant: size = matched + remaining + lapsed + cancelled + voided (voids come out of matched).
+
+Status (003:L11860-11866) changes only through `move_order`, which refuses a move the table below does
+not allow: EXECUTABLE -> PENDING (held for an in-play bet delay) -> EXECUTABLE (released); EXECUTABLE
+or PENDING -> EXECUTION_COMPLETE (nothing left unmatched); EXECUTABLE -> EXPIRED (FILL_OR_KILL, killed
+whole). EXECUTION_COMPLETE and EXPIRED are final.
 """
 
 from __future__ import annotations
 
+from typing import Final
+
 from . import codes
 from .compiled import mypyc_attr
+
+ORDER_MOVES: Final[dict[str, frozenset[str]]] = {
+    codes.EXECUTABLE: frozenset({codes.PENDING, codes.EXECUTION_COMPLETE, codes.EXPIRED}),
+    codes.PENDING: frozenset({codes.EXECUTABLE, codes.EXECUTION_COMPLETE}),
+    codes.EXECUTION_COMPLETE: frozenset(),
+    codes.EXPIRED: frozenset(),
+}
 
 
 @mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
@@ -148,3 +162,17 @@ class Order:
     def state_tuple(self) -> tuple[object, ...]:
         """Everything about the order, for replay comparisons."""
         return tuple(getattr(self, s) for s in ORDER_FIELDS)
+
+
+def move_order(order: Order, status: str) -> None:
+    """The one way an order's status changes; an illegal move is a bug of the core."""
+    assert status in ORDER_MOVES[order.status], f"order {order.bet_id}: {order.status} -> {status}"
+    order.status = status
+
+
+def void_matched(order: Order, ts_ms: int) -> None:
+    """Void what the order matched (a removed runner, a voided market): it no longer counts."""
+    order.voided_minor += order.matched_minor
+    order.voided_ms = ts_ms
+    order.matched_minor = 0
+    order.matched_value = 0

@@ -7,22 +7,19 @@ the market base rate on an account's net winnings in the market (001:L1063-1124,
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from . import codes
 from .codes import BACK, AdminErr
-from .commands import RemoveRunner, RunnerResult, SettleMarket
+from .commands import ResettleMarket, RunnerResult, SettleMarket, UnsettleMarket, VoidMarket
+from .context import Ctx
 from .crossmatch import HOUSE
 from .events import FundsChanged, MarketChanged, MarketSettled, OrderChanged, RunnerChanged
 from .ledger import RETENTION_MS, ClearedOrder, StatementItem
-from .market import Market, Runner, Settlement
+from .lifecycle import close
+from .market import Market, Settlement
 from .money import div_round_half_away
-from .orders import Fragment, Order
+from .orders import Order, void_matched
 from .reports import OK, AdminResult, admin_error
-from .wallet import Position, unmatched_reserve_minor
-
-if TYPE_CHECKING:
-    from .exchange import Exchange
+from .risk import rebuild_position, refresh_exposure
 
 LOSER_RESULT = RunnerResult(selection_id=0, status=codes.LOSER, win_quarters=0, void_quarters=0)
 LEGACY_MARKET_TYPE = {codes.ODDS: "O", codes.LINE: "L", codes.ASIAN_HANDICAP_DOUBLE_LINE: "A",
@@ -65,81 +62,6 @@ def asian_handicap_result(selection_id: int, handicap_h: int, margin: int) -> Ru
                         win_quarters=win_q, void_quarters=void_q)
 
 
-def rebuild_position(market: Market, account_id: str) -> Position:
-    """Recompute an account's position in a market from its orders (after voids and reductions)."""
-    pos = market.new_position()
-    for order in market.orders.values():
-        if order.account_id != account_id:
-            continue
-        if order.status in (codes.EXECUTABLE, codes.PENDING):
-            order.reserved_minor = 0
-            pos.reserve(order, unmatched_reserve_minor(order, order.remaining_minor, market.is_line))
-        else:
-            order.reserved_minor = 0
-        if order.matched_minor:
-            for frag in order.fragments:
-                pos.add_matched(order, frag.size_minor, frag.price_h)
-    market.positions[account_id] = pos
-    return pos
-
-
-def _refresh_all(ex: Exchange, market: Market) -> None:
-    for account_id in list(market.positions):
-        rebuild_position(market, account_id)
-        ex._refresh_exposure(market, account_id)
-
-
-def _void_order(order: Order, ts_ms: int) -> None:
-    order.voided_minor += order.matched_minor
-    order.voided_ms = ts_ms
-    order.matched_minor = 0
-    order.matched_value = 0
-
-
-def remove_runner(ex: Exchange, market: Market, runner: Runner, cmd: RemoveRunner, ts_ms: int) -> None:
-    """Non-runner (003:L6729-6757, L10884-10891): matched bets on it void, unmatched bets in the
-    market lapse, matched prices on the others are reduced: new = 1 + (old - 1) * (1 - R)."""
-    runner.status = codes.REMOVED_VACANT if cmd.vacant else codes.REMOVED
-    runner.adjustment_factor_bp = cmd.adjustment_factor_bp
-    runner.removal_ms = ts_ms
-    market.refresh_active()
-    market.suspend_count += 1
-    reduction_bp = cmd.reduction_factor_bp
-    if reduction_bp is None:
-        af = cmd.adjustment_factor_bp or 0
-        reduction_bp = af if af >= 250 else 0
-    # unmatched exchange bets lapse; SP bets on the other runners stay in the auction, which is matched
-    # after the removal and so needs no reduction
-    ex.lapse_unmatched(market, ts_ms, keep=lambda o: o.order_type != codes.LIMIT and o.key != runner.key)
-    for order in market.orders.values():
-        if order.key == runner.key:
-            if order.matched_minor:
-                _void_order(order, ts_ms)
-                ex._events.append(OrderChanged(market.market_id, order.account_id, order.bet_id))
-        elif reduction_bp and order.matched_minor:
-            book = market.runner_list[order.runner_index].book
-            value = 0
-            new_frags = []
-            for frag in order.fragments:
-                new_price = 100 + div_round_half_away((frag.price_h - 100) * (10_000 - reduction_bp), 10_000)
-                if order.side == BACK:  # move traded volume once per match
-                    book.traded[frag.price_h] -= frag.size_minor
-                    if not book.traded[frag.price_h]:
-                        del book.traded[frag.price_h]
-                    book.traded[new_price] = book.traded.get(new_price, 0) + frag.size_minor
-                new_frags.append(Fragment(frag.match_id, new_price, frag.size_minor, frag.matched_ms))
-                value += frag.size_minor * new_price
-            order.fragments = tuple(new_frags)
-            order.matched_value = value
-            order.price_reduced = True
-            ex._events.append(OrderChanged(market.market_id, order.account_id, order.bet_id))
-    _refresh_all(ex, market)
-    market.bump_version(material=True)
-    for r in market.runners.values():
-        ex._events.append(RunnerChanged(market.market_id, r.selection_id, r.handicap_h))
-    ex._events.append(MarketChanged(market.market_id))
-
-
 def _validate_results(market: Market, cmd: SettleMarket, settled_already: bool = False) -> str | None:
     """`settled_already`: checking a resettlement, where a result status stands in for ACTIVE."""
     if market.is_line:
@@ -170,7 +92,37 @@ def _validate_results(market: Market, cmd: SettleMarket, settled_already: bool =
     return None
 
 
-def settle(ex: Exchange, market: Market, cmd: SettleMarket, ts_ms: int) -> AdminResult:
+def settle_market(ctx: Ctx, cmd: SettleMarket) -> AdminResult:
+    market = ctx.state.market_or_error(cmd.market_id)
+    if isinstance(market, AdminResult):
+        return market
+    return settle(ctx, market, cmd)
+
+
+def void_market(ctx: Ctx, cmd: VoidMarket) -> AdminResult:
+    market = ctx.state.market_or_error(cmd.market_id)
+    if isinstance(market, AdminResult):
+        return market
+    return void(ctx, market)
+
+
+def unsettle_market(ctx: Ctx, cmd: UnsettleMarket) -> AdminResult:
+    market = ctx.state.market_or_error(cmd.market_id)
+    if isinstance(market, AdminResult):
+        return market
+    return unsettle(ctx, market)
+
+
+def resettle_market(ctx: Ctx, cmd: ResettleMarket) -> AdminResult:
+    market = ctx.state.market_or_error(cmd.market_id)
+    if isinstance(market, AdminResult):
+        return market
+    return resettle(ctx, market, SettleMarket(market_id=cmd.market_id, results=cmd.results,
+                                              line_outcome_h=cmd.line_outcome_h))
+
+
+def settle(ctx: Ctx, market: Market, cmd: SettleMarket) -> AdminResult:
+    """Settle a market with its results: every matched fragment once, commission on net winnings."""
     if market.status == codes.INACTIVE:
         return admin_error(AdminErr.INVALID_STATE_TRANSITION, "an inactive market has nothing to settle")
     if market.settled:
@@ -179,73 +131,96 @@ def settle(ex: Exchange, market: Market, cmd: SettleMarket, ts_ms: int) -> Admin
     if problem:
         return admin_error(AdminErr.INVALID_RESULT, problem)
     if market.status != codes.CLOSED:
-        ex.close(market, ts_ms)
+        close(ctx, market)
+    results = _set_results(ctx, market, cmd)
+    settlement_id = ctx.new_settlement_id()
+    record = Settlement()
+    bet_rows: dict[str, list[tuple[Order, int]]] = {}
+    for order in market.orders.values():
+        if order.matched_minor:
+            bet_rows.setdefault(order.account_id, []).append((order, _order_profit(market, order, results, cmd)))
+        _cleared_rows(ctx, market, order, settlement_id, bet_rows)
+    for account_id, rows in bet_rows.items():
+        _pay_account(ctx, market, record, account_id, rows, settlement_id)
+    _finish(ctx, market, record, voided=False)
+    return OK
+
+
+def _set_results(ctx: Ctx, market: Market, cmd: SettleMarket) -> dict[tuple[int, int], RunnerResult]:
+    """Each runner's result (LOSER if not named); removed runners keep their status."""
     results = {(r.selection_id, r.handicap_h): r for r in cmd.results}
     for runner in market.runners.values():
         if runner.status in (codes.REMOVED, codes.REMOVED_VACANT):
             continue
         runner.result = results.get(runner.key)
         runner.status = runner.result.status if runner.result else codes.LOSER
-        ex._events.append(RunnerChanged(market.market_id, runner.selection_id, runner.handicap_h))
+        ctx.events.append(RunnerChanged(market.market_id, runner.selection_id, runner.handicap_h))
     market.line_outcome_h = cmd.line_outcome_h
+    return results
 
-    settlement_id = ex.next_settlement_id
-    ex.next_settlement_id += 1
-    record = Settlement()
+
+def _order_profit(market: Market, order: Order, results: dict[tuple[int, int], RunnerResult],
+                  cmd: SettleMarket) -> int:
+    result = results.get(order.key, LOSER_RESULT)
+    profit = 0
+    for frag in order.fragments:
+        if market.is_line:
+            p = line_back_profit_minor(frag.size_minor, frag.price_h, cmd.line_outcome_h or 0)
+        else:
+            p = back_profit_minor(frag.size_minor, frag.price_h, result)
+        profit += p if order.side == BACK else -p
+    return profit
+
+
+def _pay_account(ctx: Ctx, market: Market, record: Settlement, account_id: str, rows: list[tuple[Order, int]],
+                 settlement_id: int) -> None:
+    """Pay one account its bets' profits and take commission on its net winnings in the market."""
+    state = ctx.state
+    acct = state.accounts[account_id]
     d = market.definition
-    bet_rows: dict[str, list[tuple[Order, int]]] = {}
-    for order in market.orders.values():
-        if order.matched_minor:
-            result = results.get(order.key, LOSER_RESULT)
-            profit = 0
-            for frag in order.fragments:
-                if market.is_line:
-                    p = line_back_profit_minor(frag.size_minor, frag.price_h, cmd.line_outcome_h or 0)
-                else:
-                    p = back_profit_minor(frag.size_minor, frag.price_h, result)
-                profit += p if order.side == BACK else -p
-            bet_rows.setdefault(order.account_id, []).append((order, profit))
-        _cleared_rows(ex, market, order, ts_ms, settlement_id, bet_rows)
-    for account_id, rows in bet_rows.items():
-        acct = ex.accounts[account_id]
-        refs = record.statement_refs.setdefault(account_id, [])
-        net = 0
-        for order, profit in rows:
-            net += profit
-            acct.balance_minor += profit
-            refs.append(_bet_statement(ex, market, order, profit, ts_ms, settlement_id, acct.balance_minor))
-        # the cross-matching book pays no commission (crossmatch.py)
-        commission = div_round_half_away(net * d.market_base_rate_bp, 10_000) if net > 0 and account_id != HOUSE else 0
-        if commission:
-            acct.balance_minor -= commission
-            acct.commission_paid_minor += commission
-            ex.commission_collected_minor += commission
-            # the commission row carries the ref and placed date of a bet, no selection (001:L1062-1124)
-            first = rows[0][0]
-            ex.ledger.add_statement(account_id, StatementItem(
-                ref_id=str(first.bet_id), item_ms=ts_ms, amount_minor=-commission, balance_minor=acct.balance_minor,
-                transaction_type="ACCOUNT_DEBIT", win_lose="RESULT_NOT_APPLICABLE", settlement_id=settlement_id,
-                market_id=market.market_id, event_id=d.event_id, event_type_id=d.event_type_id,
-                market_name=d.name, full_market_name=_full_name(market), placed_ms=first.placed_ms,
-                market_type=LEGACY_MARKET_TYPE.get(d.betting_type, "O"), start_ms=d.market_time_ms,
-                bet_type="B" if first.side == BACK else "L",
-                commission_rate_bp=d.market_base_rate_bp, gross_bet_amount_minor=net, bet_category_type="NONE"))
-            refs.append(first.bet_id)
-        acct.settled_pnl_minor += net - commission
-        record.net_minor[account_id] = net
-        record.commission_minor[account_id] = commission
-        ex.ledger.market_commission[(account_id, market.market_id)] = commission
+    refs = record.statement_refs.setdefault(account_id, [])
+    net = 0
+    for order, profit in rows:
+        net += profit
+        acct.balance_minor += profit
+        refs.append(_bet_statement(ctx, market, order, profit, settlement_id, acct.balance_minor))
+    # the cross-matching book pays no commission (crossmatch.py)
+    commission = div_round_half_away(net * d.market_base_rate_bp, 10_000) if net > 0 and account_id != HOUSE else 0
+    if commission:
+        acct.balance_minor -= commission
+        acct.commission_paid_minor += commission
+        state.commission_collected_minor += commission
+        # the commission row carries the ref and placed date of a bet, no selection (001:L1062-1124)
+        first = rows[0][0]
+        state.ledger.add_statement(account_id, StatementItem(
+            ref_id=str(first.bet_id), item_ms=ctx.ts_ms, amount_minor=-commission, balance_minor=acct.balance_minor,
+            transaction_type="ACCOUNT_DEBIT", win_lose="RESULT_NOT_APPLICABLE", settlement_id=settlement_id,
+            market_id=market.market_id, event_id=d.event_id, event_type_id=d.event_type_id,
+            market_name=d.name, full_market_name=_full_name(market), placed_ms=first.placed_ms,
+            market_type=LEGACY_MARKET_TYPE.get(d.betting_type, "O"), start_ms=d.market_time_ms,
+            bet_type="B" if first.side == BACK else "L",
+            commission_rate_bp=d.market_base_rate_bp, gross_bet_amount_minor=net, bet_category_type="NONE"))
+        refs.append(first.bet_id)
+    acct.settled_pnl_minor += net - commission
+    record.net_minor[account_id] = net
+    record.commission_minor[account_id] = commission
+    state.ledger.market_commission[(account_id, market.market_id)] = commission
+
+
+def _finish(ctx: Ctx, market: Market, record: Settlement, voided: bool) -> None:
+    """After a settlement or a void: positions cleared, the market settled, history pruned."""
     for account_id in list(market.positions):
         market.positions[account_id] = market.new_position()
-        ex._refresh_exposure(market, account_id)
+        refresh_exposure(ctx, market, account_id)
     market.settlement = record
     market.settled = True
-    market.settled_ms = ts_ms
+    if voided:
+        market.voided = True
+    market.settled_ms = ctx.ts_ms
     market.bump_version(material=True)
-    ex._events.append(MarketChanged(market.market_id))
-    ex._events.append(MarketSettled(market.market_id))
-    _prune(ex, ts_ms)
-    return OK
+    ctx.events.append(MarketChanged(market.market_id))
+    ctx.events.append(MarketSettled(market.market_id))
+    _prune(ctx)
 
 
 def _full_name(market: Market) -> str:
@@ -253,13 +228,13 @@ def _full_name(market: Market) -> str:
     return f"{d.event_type_name} / {d.event_name} / {d.name}"
 
 
-def _bet_statement(ex: Exchange, market: Market, order: Order, profit: int, ts_ms: int, settlement_id: int,
+def _bet_statement(ctx: Ctx, market: Market, order: Order, profit: int, settlement_id: int,
                    balance_minor: int) -> int:
     d = market.definition
     runner = market.runners[order.key]
     ref = order.bet_id
-    ex.ledger.add_statement(order.account_id, StatementItem(
-        ref_id=str(ref), item_ms=ts_ms, amount_minor=profit, balance_minor=balance_minor,
+    ctx.state.ledger.add_statement(order.account_id, StatementItem(
+        ref_id=str(ref), item_ms=ctx.ts_ms, amount_minor=profit, balance_minor=balance_minor,
         transaction_type="ACCOUNT_CREDIT" if profit >= 0 else "ACCOUNT_DEBIT",
         win_lose="RESULT_WON" if profit > 0 else ("RESULT_LOST" if profit < 0 else "RESULT_NOT_APPLICABLE"),
         settlement_id=settlement_id, market_id=market.market_id, event_id=d.event_id, event_type_id=d.event_type_id,
@@ -271,125 +246,81 @@ def _bet_statement(ex: Exchange, market: Market, order: Order, profit: int, ts_m
     return ref
 
 
-def _cleared_rows(ex: Exchange, market: Market, order: Order, ts_ms: int, settlement_id: int,
-                  bet_rows: dict[str, list[tuple[Order, int]]]) -> None:
+def _cleared_row(ctx: Ctx, market: Market, order: Order, settlement_id: int, status: str, size_settled: int,
+                 size_cancelled: int, profit_minor: int, outcome: str | None) -> None:
     d = market.definition
-    profit = 0
+    ts_ms = ctx.ts_ms
+    ctx.state.ledger.add_cleared(ClearedOrder(
+        bet_id=order.bet_id, account_id=order.account_id, market_id=market.market_id,
+        event_type_id=d.event_type_id, event_id=d.event_id, selection_id=order.selection_id,
+        handicap_h=order.handicap_h, side=order.side, bet_status=status, placed_ms=order.placed_ms,
+        settled_ms=ts_ms, order_type=order.order_type,
+        persistence=None if order.order_type != codes.LIMIT and order.persistence == codes.MARKET_ON_CLOSE
+        and order.price_h == 0 else order.persistence,
+        price_requested_h=order.price_h, price_matched_h=order.avg_price_matched_h(),
+        size_settled_minor=size_settled, size_cancelled_minor=size_cancelled, profit_minor=profit_minor,
+        bet_outcome=outcome, last_matched_ms=order.matched_ms, price_reduced=order.price_reduced,
+        settlement_id=settlement_id, customer_order_ref=order.customer_order_ref,
+        customer_strategy_ref=order.customer_strategy_ref, source_app_key=order.source_app_key,
+        voided_ms=ts_ms if status == codes.VOIDED else None))
+
+
+def _cleared_rows(ctx: Ctx, market: Market, order: Order, settlement_id: int,
+                  bet_rows: dict[str, list[tuple[Order, int]]]) -> None:
+    """The order's rows of listClearedOrders: one per bet status its size ended in."""
     if order.matched_minor:
         profit = bet_rows[order.account_id][-1][1]
-
-    def row(status: str, size_settled: int, size_cancelled: int, profit_minor: int, outcome: str | None) -> None:
-        ex.ledger.add_cleared(ClearedOrder(
-            bet_id=order.bet_id, account_id=order.account_id, market_id=market.market_id,
-            event_type_id=d.event_type_id, event_id=d.event_id, selection_id=order.selection_id,
-            handicap_h=order.handicap_h, side=order.side, bet_status=status, placed_ms=order.placed_ms,
-            settled_ms=ts_ms, order_type=order.order_type,
-            persistence=None if order.order_type != codes.LIMIT and order.persistence == codes.MARKET_ON_CLOSE
-            and order.price_h == 0 else order.persistence,
-            price_requested_h=order.price_h, price_matched_h=order.avg_price_matched_h(),
-            size_settled_minor=size_settled, size_cancelled_minor=size_cancelled, profit_minor=profit_minor,
-            bet_outcome=outcome, last_matched_ms=order.matched_ms, price_reduced=order.price_reduced,
-            settlement_id=settlement_id, customer_order_ref=order.customer_order_ref,
-            customer_strategy_ref=order.customer_strategy_ref, source_app_key=order.source_app_key,
-            voided_ms=ts_ms if status == codes.VOIDED else None))
-
-    if order.matched_minor:
         runner = market.runners[order.key]
         won = profit > 0
         outcome = ("PLACED" if runner.status == codes.PLACED and won else "WON") if won else "LOST"
-        row(codes.SETTLED, order.matched_minor, 0, profit, outcome)
+        _cleared_row(ctx, market, order, settlement_id, codes.SETTLED, order.matched_minor, 0, profit, outcome)
     if order.voided_minor:
-        row(codes.VOIDED, order.voided_minor, 0, 0, None)
+        _cleared_row(ctx, market, order, settlement_id, codes.VOIDED, order.voided_minor, 0, 0, None)
     if order.lapsed_minor:
-        row(codes.LAPSED, 0, order.lapsed_minor, 0, None)
+        _cleared_row(ctx, market, order, settlement_id, codes.LAPSED, 0, order.lapsed_minor, 0, None)
     if order.cancelled_minor:
-        row(codes.CANCELLED, 0, order.cancelled_minor, 0, None)
+        _cleared_row(ctx, market, order, settlement_id, codes.CANCELLED, 0, order.cancelled_minor, 0, None)
 
 
-def resettle(ex: Exchange, market: Market, cmd: SettleMarket, ts_ms: int) -> AdminResult:
+def resettle(ctx: Ctx, market: Market, cmd: SettleMarket) -> AdminResult:
     """Unsettle then settle with the corrected results, checked first so that it is both or neither."""
     if not market.settled or market.voided or market.settlement is None:
         return admin_error(AdminErr.INVALID_STATE_TRANSITION, "market is not settled (or was voided)")
     problem = _validate_results(market, cmd, settled_already=True)
     if problem:
         return admin_error(AdminErr.INVALID_RESULT, problem)
-    undone = unsettle(ex, market, ts_ms)
+    undone = unsettle(ctx, market)
     assert undone.ok, undone
-    return settle(ex, market, cmd, ts_ms)
+    return settle(ctx, market, cmd)
 
 
-def void(ex: Exchange, market: Market, ts_ms: int) -> AdminResult:
+def void(ctx: Ctx, market: Market) -> AdminResult:
     """Void the whole market: matched bets void, unmatched lapse, no money moves. Final."""
     if market.status == codes.INACTIVE or market.settled:
         return admin_error(AdminErr.INVALID_STATE_TRANSITION, "market is inactive or settled")
     if market.status != codes.CLOSED:
-        ex.close(market, ts_ms)
-    settlement_id = ex.next_settlement_id
-    ex.next_settlement_id += 1
+        close(ctx, market)
+    settlement_id = ctx.new_settlement_id()
     for order in market.orders.values():
         if order.matched_minor:
-            _void_order(order, ts_ms)
-            ex._events.append(OrderChanged(market.market_id, order.account_id, order.bet_id))
-        _cleared_rows(ex, market, order, ts_ms, settlement_id, {})
-    for account_id in list(market.positions):
-        market.positions[account_id] = market.new_position()
-        ex._refresh_exposure(market, account_id)
-    market.settlement = Settlement()
-    market.settled = True
-    market.voided = True
-    market.settled_ms = ts_ms
-    market.bump_version(material=True)
-    ex._events.append(MarketChanged(market.market_id))
-    ex._events.append(MarketSettled(market.market_id))
-    _prune(ex, ts_ms)
+            void_matched(order, ctx.ts_ms)
+            ctx.events.append(OrderChanged(market.market_id, order.account_id, order.bet_id))
+        _cleared_rows(ctx, market, order, settlement_id, {})
+    _finish(ctx, market, Settlement(), voided=True)
     return OK
 
 
-def unsettle(ex: Exchange, market: Market, ts_ms: int) -> AdminResult:
+def unsettle(ctx: Ctx, market: Market) -> AdminResult:
     """Reverse a settlement exactly (001:L1188-1376): earlier rows become RESULT_ERR, new RESULT_FIX
     rows and a COMMISSION_REVERSAL undo the money; the market stays CLOSED awaiting resettlement."""
     if not market.settled or market.voided or market.settlement is None:
         return admin_error(AdminErr.INVALID_STATE_TRANSITION, "market is not settled (or was voided)")
     record = market.settlement
-    settlement_ids: set[int] = set()
     for account_id, refs in record.statement_refs.items():
-        acct = ex.accounts[account_id]
-        items = ex.ledger.statements.get(account_id, [])
-        wanted = {str(r) for r in refs}
-        originals = [i for i in items if i.ref_id in wanted and i.market_id == market.market_id
-                     and i.win_lose != "RESULT_FIX" and i.win_lose != "RESULT_ERR"]
-        for item in originals:
-            settlement_ids.add(item.settlement_id)
-            item.win_lose = "RESULT_ERR"
-        for item in originals:
-            if item.commission_rate_bp is not None:
-                continue
-            acct.balance_minor -= item.amount_minor
-            ex.ledger.add_statement(account_id, StatementItem(
-                ref_id=item.ref_id, item_ms=ts_ms, amount_minor=-item.amount_minor, balance_minor=acct.balance_minor,
-                transaction_type="ACCOUNT_DEBIT" if item.amount_minor > 0 else "ACCOUNT_CREDIT",
-                win_lose="RESULT_FIX", settlement_id=item.settlement_id, market_id=item.market_id,
-                event_id=item.event_id, event_type_id=item.event_type_id, market_name=item.market_name,
-                full_market_name=item.full_market_name, market_type=item.market_type,
-                placed_ms=ts_ms, start_ms=item.start_ms, bet_type=item.bet_type, bet_category_type="E"))
-        commission = record.commission_minor.get(account_id, 0)
-        acct.settled_pnl_minor -= record.net_minor.get(account_id, 0) - commission
-        if commission:
-            acct.balance_minor += commission
-            acct.commission_paid_minor -= commission
-            ex.commission_collected_minor -= commission
-            c_item = next((i for i in originals if i.commission_rate_bp is not None), None)
-            ex.ledger.add_statement(account_id, StatementItem(
-                ref_id=c_item.ref_id if c_item else "0", item_ms=ts_ms, amount_minor=commission,
-                balance_minor=acct.balance_minor, transaction_type="COMMISSION_REVERSAL", win_lose="RESULT_FIX",
-                market_id=market.market_id, event_id=market.definition.event_id,
-                event_type_id=market.definition.event_type_id, market_name=market.definition.name,
-                full_market_name=_full_name(market), placed_ms=ts_ms, bet_category_type="E",
-                market_type=LEGACY_MARKET_TYPE.get(market.definition.betting_type, "O"),
-                start_ms=market.definition.market_time_ms, bet_type=c_item.bet_type if c_item else "B",
-                settlement_id=c_item.settlement_id if c_item else 0))
-        ex.ledger.market_commission.pop((account_id, market.market_id), None)
-        ex._events.append(FundsChanged(account_id))
+        originals = _reverse_bets(ctx, market, account_id, refs)
+        _reverse_commission(ctx, market, record, account_id, originals)
+        ctx.state.ledger.market_commission.pop((account_id, market.market_id), None)
+        ctx.events.append(FundsChanged(account_id))
     for runner in market.runners.values():
         if runner.status not in (codes.REMOVED, codes.REMOVED_VACANT):
             runner.status = codes.ACTIVE
@@ -402,21 +333,70 @@ def unsettle(ex: Exchange, market: Market, ts_ms: int) -> AdminResult:
     # process's hash seed, and with it the order of the events
     for account_id in dict.fromkeys(o.account_id for o in market.orders.values() if o.matched_minor):
         rebuild_position(market, account_id)
-        ex._refresh_exposure(market, account_id)
+        refresh_exposure(ctx, market, account_id)
     # the cleared orders of that settlement go; resettlement writes them again
-    for rows in ex.ledger.cleared.values():
+    for rows in ctx.state.ledger.cleared.values():
         rows[:] = [r for r in rows if r.market_id != market.market_id]
     market.bump_version(material=True)
-    ex._events.append(MarketChanged(market.market_id))
+    ctx.events.append(MarketChanged(market.market_id))
     return OK
 
 
-def _prune(ex: Exchange, ts_ms: int) -> None:
+def _reverse_bets(ctx: Ctx, market: Market, account_id: str, refs: list[int]) -> list[StatementItem]:
+    """Mark the account's statement items of the settlement RESULT_ERR and write a RESULT_FIX for each
+    bet's; returns the original items (the commission's among them)."""
+    acct = ctx.state.accounts[account_id]
+    ledger = ctx.state.ledger
+    items = ledger.statements.get(account_id, [])
+    wanted = {str(r) for r in refs}
+    originals = [i for i in items if i.ref_id in wanted and i.market_id == market.market_id
+                 and i.win_lose != "RESULT_FIX" and i.win_lose != "RESULT_ERR"]
+    for item in originals:
+        item.win_lose = "RESULT_ERR"
+    for item in originals:
+        if item.commission_rate_bp is not None:
+            continue
+        acct.balance_minor -= item.amount_minor
+        ledger.add_statement(account_id, StatementItem(
+            ref_id=item.ref_id, item_ms=ctx.ts_ms, amount_minor=-item.amount_minor, balance_minor=acct.balance_minor,
+            transaction_type="ACCOUNT_DEBIT" if item.amount_minor > 0 else "ACCOUNT_CREDIT",
+            win_lose="RESULT_FIX", settlement_id=item.settlement_id, market_id=item.market_id,
+            event_id=item.event_id, event_type_id=item.event_type_id, market_name=item.market_name,
+            full_market_name=item.full_market_name, market_type=item.market_type,
+            placed_ms=ctx.ts_ms, start_ms=item.start_ms, bet_type=item.bet_type, bet_category_type="E"))
+    return originals
+
+
+def _reverse_commission(ctx: Ctx, market: Market, record: Settlement, account_id: str,
+                        originals: list[StatementItem]) -> None:
+    """Give back the commission of the settlement (COMMISSION_REVERSAL) and undo its settled P&L."""
+    state = ctx.state
+    acct = state.accounts[account_id]
+    commission = record.commission_minor.get(account_id, 0)
+    acct.settled_pnl_minor -= record.net_minor.get(account_id, 0) - commission
+    if not commission:
+        return
+    acct.balance_minor += commission
+    acct.commission_paid_minor -= commission
+    state.commission_collected_minor -= commission
+    c_item = next((i for i in originals if i.commission_rate_bp is not None), None)
+    d = market.definition
+    state.ledger.add_statement(account_id, StatementItem(
+        ref_id=c_item.ref_id if c_item else "0", item_ms=ctx.ts_ms, amount_minor=commission,
+        balance_minor=acct.balance_minor, transaction_type="COMMISSION_REVERSAL", win_lose="RESULT_FIX",
+        market_id=market.market_id, event_id=d.event_id, event_type_id=d.event_type_id, market_name=d.name,
+        full_market_name=_full_name(market), placed_ms=ctx.ts_ms, bet_category_type="E",
+        market_type=LEGACY_MARKET_TYPE.get(d.betting_type, "O"), start_ms=d.market_time_ms,
+        bet_type=c_item.bet_type if c_item else "B", settlement_id=c_item.settlement_id if c_item else 0))
+
+
+def _prune(ctx: Ctx) -> None:
     """Keep 90 days of history: cleared orders, statements and settled markets (003:L11221-11224)."""
-    ex.ledger.prune(ts_ms)
-    horizon = ts_ms - RETENTION_MS
-    old = [m for m in ex.markets.values() if m.settled and m.settled_ms is not None and m.settled_ms < horizon]
+    state = ctx.state
+    state.ledger.prune(ctx.ts_ms)
+    horizon = ctx.ts_ms - RETENTION_MS
+    old = [m for m in state.markets.values() if m.settled and m.settled_ms is not None and m.settled_ms < horizon]
     for market in old:
         for bet_id in market.orders:
-            ex.orders.pop(bet_id, None)
-        del ex.markets[market.market_id]
+            state.orders.pop(bet_id, None)
+        del state.markets[market.market_id]

@@ -15,6 +15,7 @@ Available to bet = balance - exposure (summed over markets).
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Final
 
 from .compiled import mypyc_attr
@@ -26,6 +27,13 @@ from .orders import Order
 OUTCOMES: Final = 0  # single-winner: one runner wins
 INDEPENDENT: Final = 1  # each runner wins or loses on its own
 LINE_SUM: Final = 2  # LINE markets
+
+
+class AccountStatus(StrEnum):
+    """An account may place and replace bets only while ACTIVE (INVALID_ACCOUNT_STATE otherwise)."""
+
+    ACTIVE = "ACTIVE"
+    SUSPENDED = "SUSPENDED"
 
 
 @mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
@@ -58,7 +66,7 @@ class Account:
         self.loss_limit_minor: int | None = None
         self.loss_base_minor = 0  # settled_pnl_minor when the loss limit was set
         self.max_price_improvement_ticks: int | None = None
-        self.status = "ACTIVE"
+        self.status = AccountStatus.ACTIVE
         self.deposits_minor = 0
         self.withdrawals_minor = 0
         self.commission_paid_minor = 0
@@ -91,7 +99,7 @@ class Account:
             self.loss_limit_minor,
             self.loss_base_minor,
             self.max_price_improvement_ticks,
-            self.status,
+            self.status.value,
             self.deposits_minor,
             self.withdrawals_minor,
             self.commission_paid_minor,
