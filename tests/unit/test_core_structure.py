@@ -12,7 +12,7 @@ import pytest
 
 from backlay.core import codes
 from backlay.core.commands import CreateAccount, SetAccountStatus
-from backlay.core.exchange import HANDLERS, Exchange
+from backlay.core.exchange import ACCOUNT_HANDLERS, HANDLERS, MARKET_HANDLERS, Exchange
 from backlay.core.market import MARKET_MOVES, Market, move_market
 from backlay.core.orders import ORDER_MOVES, Order, move_order
 from backlay.core.wallet import AccountStatus
@@ -78,7 +78,8 @@ def test_the_exchange_is_dispatch_and_state_only() -> None:
     from backlay.core import commands
 
     command_types = set(commands.Command.__args__)  # type: ignore[attr-defined]
-    assert set(HANDLERS) == command_types
+    tables = (HANDLERS, MARKET_HANDLERS, ACCOUNT_HANDLERS)
+    assert set().union(*tables) == command_types and sum(map(len, tables)) == len(command_types)
 
 
 def test_status_is_written_only_by_the_transition_functions() -> None:

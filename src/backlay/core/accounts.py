@@ -45,10 +45,7 @@ def create_account(ctx: Ctx, cmd: CreateAccount) -> AdminResult:
     return OK
 
 
-def deposit(ctx: Ctx, cmd: Deposit) -> AdminResult:
-    acct = ctx.state.account_or_error(cmd.account_id)
-    if isinstance(acct, AdminResult):
-        return acct
+def deposit(ctx: Ctx, cmd: Deposit, acct: Account) -> AdminResult:
     if cmd.amount_minor <= 0:
         return admin_error(AdminErr.INVALID_AMOUNT, "amount must be > 0")
     acct.balance_minor += cmd.amount_minor
@@ -58,10 +55,7 @@ def deposit(ctx: Ctx, cmd: Deposit) -> AdminResult:
     return OK
 
 
-def withdraw(ctx: Ctx, cmd: Withdraw) -> AdminResult:
-    acct = ctx.state.account_or_error(cmd.account_id)
-    if isinstance(acct, AdminResult):
-        return acct
+def withdraw(ctx: Ctx, cmd: Withdraw, acct: Account) -> AdminResult:
     if cmd.amount_minor <= 0:
         return admin_error(AdminErr.INVALID_AMOUNT, "amount must be > 0")
     if cmd.amount_minor > acct.available_minor:
@@ -73,42 +67,35 @@ def withdraw(ctx: Ctx, cmd: Withdraw) -> AdminResult:
     return OK
 
 
-def set_account_status(ctx: Ctx, cmd: SetAccountStatus) -> AdminResult:
-    acct = ctx.state.account_or_error(cmd.account_id)
-    if isinstance(acct, AdminResult):
-        return acct
+def set_account_status(ctx: Ctx, cmd: SetAccountStatus, acct: Account) -> AdminResult:
     if cmd.status not in AccountStatus.__members__:
         return admin_error(AdminErr.INVALID_STATUS, "status must be ACTIVE or SUSPENDED")
     acct.status = AccountStatus(cmd.status)
     return OK
 
 
-def set_exposure_limit(ctx: Ctx, cmd: SetExposureLimit) -> AdminResult:
-    acct = ctx.state.account_or_error(cmd.account_id)
-    if isinstance(acct, AdminResult):
-        return acct
-    if cmd.exposure_limit_minor is not None and cmd.exposure_limit_minor < 0:
-        return admin_error(AdminErr.INVALID_AMOUNT, "exposure limit must be >= 0")
-    acct.exposure_limit_minor = cmd.exposure_limit_minor
-    return OK
+def _negative(value: int | None, message: str) -> AdminResult | None:
+    """A limit is absent (None) or 0 or more: INVALID_AMOUNT with `message` otherwise."""
+    return admin_error(AdminErr.INVALID_AMOUNT, message) if value is not None and value < 0 else None
 
 
-def set_loss_limit(ctx: Ctx, cmd: SetLossLimit) -> AdminResult:
-    acct = ctx.state.account_or_error(cmd.account_id)
-    if isinstance(acct, AdminResult):
-        return acct
-    if cmd.loss_limit_minor is not None and cmd.loss_limit_minor < 0:
-        return admin_error(AdminErr.INVALID_AMOUNT, "loss limit must be >= 0")
-    acct.loss_limit_minor = cmd.loss_limit_minor
-    acct.loss_base_minor = acct.settled_pnl_minor  # losses count from now
-    return OK
+def set_exposure_limit(ctx: Ctx, cmd: SetExposureLimit, acct: Account) -> AdminResult:
+    refused = _negative(cmd.exposure_limit_minor, "exposure limit must be >= 0")
+    if refused is None:
+        acct.exposure_limit_minor = cmd.exposure_limit_minor
+    return OK if refused is None else refused
 
 
-def set_best_execution(ctx: Ctx, cmd: SetBestExecution) -> AdminResult:
-    acct = ctx.state.account_or_error(cmd.account_id)
-    if isinstance(acct, AdminResult):
-        return acct
-    if cmd.max_price_improvement_ticks is not None and cmd.max_price_improvement_ticks < 0:
-        return admin_error(AdminErr.INVALID_AMOUNT, "max price improvement must be >= 0 ticks")
-    acct.max_price_improvement_ticks = cmd.max_price_improvement_ticks
-    return OK
+def set_loss_limit(ctx: Ctx, cmd: SetLossLimit, acct: Account) -> AdminResult:
+    refused = _negative(cmd.loss_limit_minor, "loss limit must be >= 0")
+    if refused is None:
+        acct.loss_limit_minor = cmd.loss_limit_minor
+        acct.loss_base_minor = acct.settled_pnl_minor  # losses count from now
+    return OK if refused is None else refused
+
+
+def set_best_execution(ctx: Ctx, cmd: SetBestExecution, acct: Account) -> AdminResult:
+    refused = _negative(cmd.max_price_improvement_ticks, "max price improvement must be >= 0 ticks")
+    if refused is None:
+        acct.max_price_improvement_ticks = cmd.max_price_improvement_ticks
+    return OK if refused is None else refused

@@ -67,10 +67,7 @@ def _definition_problem(cmd: CreateMarket) -> str | None:
     return None
 
 
-def update_market_definition(ctx: Ctx, cmd: UpdateMarketDefinition) -> AdminResult:
-    market = ctx.state.market_or_error(cmd.market_id)
-    if isinstance(market, AdminResult):
-        return market
+def update_market_definition(ctx: Ctx, cmd: UpdateMarketDefinition, market: Market) -> AdminResult:
     bad = set(cmd.changes) - NON_MATERIAL_FIELDS
     if bad:
         return admin_error(AdminErr.INVALID_MARKET_DEFINITION, f"cannot change {sorted(bad)} on a live market")

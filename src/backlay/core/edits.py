@@ -51,8 +51,24 @@ def bet_error(order: Order | None, account_id: str, market: Market) -> str | Non
     return None
 
 
-def _not_open(market: Market) -> str:
-    return ExecErr.MARKET_SUSPENDED if market.status == codes.SUSPENDED else ExecErr.MARKET_NOT_OPEN_FOR_BETTING
+def _edit_refusal(ctx: Ctx, op: str, market: Market, account_id: str, bet_ids: list[int],
+                  customer_ref: str | None, market_version: int | None = None) -> tuple[str, str] | None:
+    """The request-level checks replaceOrders and updateOrders share, in their order: the execution
+    error, and every instruction's, of a request refused whole."""
+    if not bet_ids:
+        return ExecErr.INVALID_ORDER, InstrErr.ERROR_IN_ORDER
+    if len(bet_ids) > MAX_EDIT_INSTRUCTIONS:
+        return ExecErr.TOO_MANY_INSTRUCTIONS, InstrErr.ERROR_IN_ORDER
+    if market_version is not None and not 0 <= market_version <= MAX_MARKET_VERSION:
+        return ExecErr.INVALID_MARKET_VERSION, InstrErr.ERROR_IN_ORDER
+    if len(set(bet_ids)) != len(bet_ids):
+        return ExecErr.DUPLICATE_BETIDS, InstrErr.ERROR_IN_ORDER
+    if dedup.seen(ctx, op, account_id, customer_ref):
+        return ExecErr.DUPLICATE_TRANSACTION, InstrErr.ERROR_IN_ORDER
+    if market.status != codes.OPEN:  # editing a bet on a market not open (003:L9857)
+        code = ExecErr.MARKET_SUSPENDED if market.status == codes.SUSPENDED else ExecErr.MARKET_NOT_OPEN_FOR_BETTING
+        return code, InstrErr.MARKET_NOT_OPEN_FOR_BETTING
+    return None
 
 
 # --- cancelOrders --------------------------------------------------------------------------------------
@@ -159,19 +175,10 @@ def replace_orders(ctx: Ctx, cmd: ReplaceOrders) -> ReplaceExecutionReport:
     acct = state.accounts.get(cmd.account_id)
     if acct is None or acct.status != AccountStatus.ACTIVE:
         return _replace_failure(cmd, ExecErr.INVALID_ACCOUNT_STATE)
-    if not cmd.instructions:
-        return _replace_failure(cmd, ExecErr.INVALID_ORDER)
-    if len(cmd.instructions) > MAX_EDIT_INSTRUCTIONS:
-        return _replace_failure(cmd, ExecErr.TOO_MANY_INSTRUCTIONS)
-    if cmd.market_version is not None and not 0 <= cmd.market_version <= MAX_MARKET_VERSION:
-        return _replace_failure(cmd, ExecErr.INVALID_MARKET_VERSION)
-    ids = [ins.bet_id for ins in cmd.instructions]
-    if len(set(ids)) != len(ids):
-        return _replace_failure(cmd, ExecErr.DUPLICATE_BETIDS)
-    if dedup.seen(ctx, "replace", cmd.account_id, cmd.customer_ref):
-        return _replace_failure(cmd, ExecErr.DUPLICATE_TRANSACTION)
-    if market.status != codes.OPEN:  # editing a bet on a market not open (003:L9857)
-        return _replace_failure(cmd, _not_open(market), InstrErr.MARKET_NOT_OPEN_FOR_BETTING)
+    refusal = _edit_refusal(ctx, "replace", market, cmd.account_id, [ins.bet_id for ins in cmd.instructions],
+                            cmd.customer_ref, cmd.market_version)
+    if refusal is not None:
+        return _replace_failure(cmd, *refusal)
     reports: list[ReplaceInstructionReport] = []
     to_place: list[tuple[int, PlaceInstruction, Order]] = []
     for ins in cmd.instructions:
@@ -280,17 +287,10 @@ def update_orders(ctx: Ctx, cmd: UpdateOrders) -> UpdateExecutionReport:
         return _update_failure(cmd, ExecErr.INVALID_MARKET_ID)
     if cmd.account_id not in state.accounts:
         return _update_failure(cmd, ExecErr.INVALID_ACCOUNT_STATE)
-    if not cmd.instructions:
-        return _update_failure(cmd, ExecErr.INVALID_ORDER)
-    if len(cmd.instructions) > MAX_EDIT_INSTRUCTIONS:
-        return _update_failure(cmd, ExecErr.TOO_MANY_INSTRUCTIONS)
-    ids = [ins.bet_id for ins in cmd.instructions]
-    if len(set(ids)) != len(ids):
-        return _update_failure(cmd, ExecErr.DUPLICATE_BETIDS)
-    if dedup.seen(ctx, "update", cmd.account_id, cmd.customer_ref):
-        return _update_failure(cmd, ExecErr.DUPLICATE_TRANSACTION)
-    if market.status != codes.OPEN:  # editing a bet on a market not open (003:L9857)
-        return _update_failure(cmd, _not_open(market), InstrErr.MARKET_NOT_OPEN_FOR_BETTING)
+    refusal = _edit_refusal(ctx, "update", market, cmd.account_id, [ins.bet_id for ins in cmd.instructions],
+                            cmd.customer_ref)
+    if refusal is not None:
+        return _update_failure(cmd, *refusal)
     reports: list[UpdateInstructionReport] = []
     for ins in cmd.instructions:
         order = state.orders.get(ins.bet_id)

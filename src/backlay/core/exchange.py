@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar, Final
 
 from . import accounts, definitions, edits, lifecycle, placing, settlement
+from .codes import AdminErr
 from .commands import (
     AdvanceTime,
     CancelOrders,
@@ -47,8 +48,10 @@ from .commands import (
     Withdraw,
 )
 from .context import Ctx
-from .reports import OK, AdminResult, Result
+from .market import Market
+from .reports import OK, AdminResult, Result, admin_error
 from .state import ExchangeState
+from .wallet import Account
 
 
 def _advance_time(ctx: Ctx, cmd: AdvanceTime) -> AdminResult:
@@ -63,18 +66,16 @@ HANDLERS: Final[dict[type, Callable[[Ctx, Any], Result]]] = {
     ReplaceOrders: edits.replace_orders,
     UpdateOrders: edits.update_orders,
     CreateAccount: accounts.create_account,
-    Deposit: accounts.deposit,
-    Withdraw: accounts.withdraw,
-    SetAccountStatus: accounts.set_account_status,
-    SetExposureLimit: accounts.set_exposure_limit,
-    SetLossLimit: accounts.set_loss_limit,
-    SetBestExecution: accounts.set_best_execution,
     CreateMarket: definitions.create_market,
-    UpdateMarketDefinition: definitions.update_market_definition,
     UpsertEventType: definitions.upsert_event_type,
     UpsertCompetition: definitions.upsert_competition,
     UpsertEvent: definitions.upsert_event,
     SetRaceStatus: definitions.set_race_status,
+    AdvanceTime: _advance_time,
+}
+# operator commands on one market (`cmd.market_id`): the handler gets the market, or the command NO_SUCH_MARKET
+MARKET_HANDLERS: Final[dict[type, Callable[[Ctx, Any, Market], AdminResult]]] = {
+    UpdateMarketDefinition: definitions.update_market_definition,
     SetMarketStatus: lifecycle.set_market_status,
     TurnInPlay: lifecycle.turn_in_play,
     RemoveRunner: lifecycle.remove_runner,
@@ -83,7 +84,15 @@ HANDLERS: Final[dict[type, Callable[[Ctx, Any], Result]]] = {
     VoidMarket: settlement.void_market,
     UnsettleMarket: settlement.unsettle_market,
     ResettleMarket: settlement.resettle_market,
-    AdvanceTime: _advance_time,
+}
+# operator commands on one account (`cmd.account_id`): the handler gets the account, or NO_SUCH_ACCOUNT
+ACCOUNT_HANDLERS: Final[dict[type, Callable[[Ctx, Any, Account], AdminResult]]] = {
+    Deposit: accounts.deposit,
+    Withdraw: accounts.withdraw,
+    SetAccountStatus: accounts.set_account_status,
+    SetExposureLimit: accounts.set_exposure_limit,
+    SetLossLimit: accounts.set_loss_limit,
+    SetBestExecution: accounts.set_best_execution,
 }
 
 
@@ -122,8 +131,21 @@ class Exchange(ExchangeState):
         elif cls is CancelOrders:
             result = edits.cancel_orders(ctx, any_cmd)
         else:
-            result = HANDLERS[cls](ctx, cmd)
+            result = self._dispatch(ctx, cls, any_cmd)
         return result, events
+
+    def _dispatch(self, ctx: Ctx, cls: type, cmd: Any) -> Result:
+        on_market = MARKET_HANDLERS.get(cls)
+        if on_market is not None:
+            market = self.markets.get(cmd.market_id)
+            return admin_error(AdminErr.NO_SUCH_MARKET, f"no market {cmd.market_id}") if market is None \
+                else on_market(ctx, cmd, market)
+        on_account = ACCOUNT_HANDLERS.get(cls)
+        if on_account is not None:
+            acct = self.accounts.get(cmd.account_id)
+            return admin_error(AdminErr.NO_SUCH_ACCOUNT, f"no account {cmd.account_id}") if acct is None \
+                else on_account(ctx, cmd, acct)
+        return HANDLERS[cls](ctx, cmd)
 
     def next_due_ms(self) -> int | None:
         """When the core next wants an AdvanceTime (the end of an in-play bet delay)."""
@@ -172,4 +194,4 @@ class Exchange(ExchangeState):
         return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
-__all__ = ["HANDLERS", "Exchange"]
+__all__ = ["ACCOUNT_HANDLERS", "HANDLERS", "MARKET_HANDLERS", "Exchange"]

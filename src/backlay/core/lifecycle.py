@@ -46,10 +46,7 @@ def lapse_unmatched(ctx: Ctx, market: Market, keep: Callable[[Order], bool] | No
         refresh_exposure(ctx, market, account_id)
 
 
-def set_market_status(ctx: Ctx, cmd: SetMarketStatus) -> AdminResult:
-    market = ctx.state.market_or_error(cmd.market_id)
-    if isinstance(market, AdminResult):
-        return market
+def set_market_status(ctx: Ctx, cmd: SetMarketStatus, market: Market) -> AdminResult:
     if cmd.status not in STATUS_COMMAND_FROM or market.status not in STATUS_COMMAND_FROM[cmd.status]:
         return admin_error(AdminErr.INVALID_STATE_TRANSITION,
                            f"cannot go from {market.status} to {cmd.status} (use turn-in-play, close, settle)")
@@ -68,12 +65,9 @@ def set_market_status(ctx: Ctx, cmd: SetMarketStatus) -> AdminResult:
     return OK
 
 
-def turn_in_play(ctx: Ctx, cmd: TurnInPlay) -> AdminResult:
+def turn_in_play(ctx: Ctx, cmd: TurnInPlay, market: Market) -> AdminResult:
     """Turn in-play (003:L9822-9829): LAPSE bets lapse, PERSIST bets stay, MARKET_ON_CLOSE remainders
     go to the SP auction; a material change."""
-    market = ctx.state.market_or_error(cmd.market_id)
-    if isinstance(market, AdminResult):
-        return market
     if market.inplay or market.status not in (codes.OPEN, codes.SUSPENDED):
         return admin_error(AdminErr.INVALID_STATE_TRANSITION, "market is in-play already, or not open/suspended")
     if not market.definition.turn_in_play_enabled:
@@ -93,10 +87,7 @@ def turn_in_play(ctx: Ctx, cmd: TurnInPlay) -> AdminResult:
     return OK
 
 
-def close_market(ctx: Ctx, cmd: CloseMarket) -> AdminResult:
-    market = ctx.state.market_or_error(cmd.market_id)
-    if isinstance(market, AdminResult):
-        return market
+def close_market(ctx: Ctx, cmd: CloseMarket, market: Market) -> AdminResult:
     if market.status == codes.CLOSED:
         return admin_error(AdminErr.INVALID_STATE_TRANSITION, "market is closed already")
     close(ctx, market)
@@ -119,10 +110,7 @@ def close(ctx: Ctx, market: Market) -> None:
 # --- runner removal (non-runners) ----------------------------------------------------------------------
 
 
-def remove_runner(ctx: Ctx, cmd: RemoveRunner) -> AdminResult:
-    market = ctx.state.market_or_error(cmd.market_id)
-    if isinstance(market, AdminResult):
-        return market
+def remove_runner(ctx: Ctx, cmd: RemoveRunner, market: Market) -> AdminResult:
     runner = market.runners.get((cmd.selection_id, cmd.handicap_h))
     if runner is None:
         return admin_error(AdminErr.NO_SUCH_RUNNER, f"no runner {cmd.selection_id}/{cmd.handicap_h}")

@@ -92,31 +92,19 @@ def _validate_results(market: Market, cmd: SettleMarket, settled_already: bool =
     return None
 
 
-def settle_market(ctx: Ctx, cmd: SettleMarket) -> AdminResult:
-    market = ctx.state.market_or_error(cmd.market_id)
-    if isinstance(market, AdminResult):
-        return market
+def settle_market(ctx: Ctx, cmd: SettleMarket, market: Market) -> AdminResult:
     return settle(ctx, market, cmd)
 
 
-def void_market(ctx: Ctx, cmd: VoidMarket) -> AdminResult:
-    market = ctx.state.market_or_error(cmd.market_id)
-    if isinstance(market, AdminResult):
-        return market
+def void_market(ctx: Ctx, cmd: VoidMarket, market: Market) -> AdminResult:
     return void(ctx, market)
 
 
-def unsettle_market(ctx: Ctx, cmd: UnsettleMarket) -> AdminResult:
-    market = ctx.state.market_or_error(cmd.market_id)
-    if isinstance(market, AdminResult):
-        return market
+def unsettle_market(ctx: Ctx, cmd: UnsettleMarket, market: Market) -> AdminResult:
     return unsettle(ctx, market)
 
 
-def resettle_market(ctx: Ctx, cmd: ResettleMarket) -> AdminResult:
-    market = ctx.state.market_or_error(cmd.market_id)
-    if isinstance(market, AdminResult):
-        return market
+def resettle_market(ctx: Ctx, cmd: ResettleMarket, market: Market) -> AdminResult:
     return resettle(ctx, market, SettleMarket(market_id=cmd.market_id, results=cmd.results,
                                               line_outcome_h=cmd.line_outcome_h))
 

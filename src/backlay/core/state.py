@@ -20,7 +20,6 @@ from .ledger import Ledger
 from .market import Market
 from .money import CURRENCIES, CurrencyParams
 from .orders import Order
-from .reports import AdminResult, admin_error
 from .wallet import Account
 
 FIRST_BET_ID: Final = 100_000_000_001  # 12-digit numeric strings, like Betfair's
@@ -105,17 +104,3 @@ class ExchangeState:
         self.ledger = Ledger()
         self.catalogue = Catalogue()
         self.now_ms = 0
-
-    def market_or_error(self, market_id: str) -> Market | AdminResult:
-        """An operator command's market, or its NO_SUCH_MARKET result."""
-        market = self.markets.get(market_id)
-        if market is None:
-            return admin_error(codes.AdminErr.NO_SUCH_MARKET, f"no market {market_id}")
-        return market
-
-    def account_or_error(self, account_id: str) -> Account | AdminResult:
-        """An operator command's account, or its NO_SUCH_ACCOUNT result."""
-        acct = self.accounts.get(account_id)
-        if acct is None:
-            return admin_error(codes.AdminErr.NO_SUCH_ACCOUNT, f"no account {account_id}")
-        return acct
