@@ -26,6 +26,7 @@ class Config:
     stream_plain_port: int = 0  # Stream API over plain TCP, for local use (0: off)
     currency: str = "GBP"
     snapshot_every: int = 100_000  # commands between snapshots
+    max_pending_commands: int = 10_000  # commands waiting for the sequencer; beyond: SERVICE_BUSY / 503
     admin_token: str | None = None  # None: read or create <data dir>/admin-token
     dev_mode: bool = False  # plain-HTTP certlogin (no client certificate) on the API port
     delayed_data_s: int = 60  # how old the prices a delayed application key sees are
@@ -63,7 +64,7 @@ class Config:
         for name in ("http_port", "cert_port", "stream_port", "stream_plain_port"):
             if not 0 <= getattr(self, name) <= 65_535:
                 raise ConfigError(f"{name}: {getattr(self, name)} is not a port (0..65535)")
-        for name in ("snapshot_every", "stream_max_connections"):
+        for name in ("snapshot_every", "max_pending_commands", "stream_max_connections"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}: must be 1 or more")
         if self.delayed_data_s < 0 or self.stream_workers < 0:
@@ -116,6 +117,7 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "stream_plain_port": ("BACKLAY_STREAM_PLAIN_PORT", _whole),
     "currency": ("BACKLAY_CURRENCY", str),
     "snapshot_every": ("BACKLAY_SNAPSHOT_EVERY", _whole),
+    "max_pending_commands": ("BACKLAY_MAX_PENDING_COMMANDS", _whole),
     "admin_token": ("BACKLAY_ADMIN_TOKEN", str),
     "dev_mode": ("BACKLAY_DEV_MODE", _flag),
     "delayed_data_s": ("BACKLAY_DELAYED_DATA_S", _whole),

@@ -98,8 +98,8 @@ class Server:
         engine = Engine(SqliteJournal(cfg.journal_path), lambda: Exchange(cfg.currency))
         await asyncio.to_thread(engine.recover)
         freeze_heap()
-        sequencer = Sequencer(engine, snapshot_every=cfg.snapshot_every, spool_dir=str(cfg.data_dir),
-                              freeze_at_snapshots=True)
+        sequencer = Sequencer(engine, max_pending=cfg.max_pending_commands, snapshot_every=cfg.snapshot_every,
+                              spool_dir=str(cfg.data_dir), freeze_at_snapshots=True)
         await sequencer.start()
         identity = IdentityStore(cfg.data_dir / "identity.db")
         placements = DelayedPlacements()
@@ -118,7 +118,8 @@ class Server:
                               StreamLimits(max_connections_per_app_key=cfg.stream_max_connections))
         stream_tls = tls.plain_server_ssl_context(cfg.stream_cert or cert_path, cfg.stream_key or key_path)
         admin = AdminApi(cfg.resolve_admin_token(), lambda: engine.exchange, sequencer.submit, identity,
-                         on_client_cert=lambda pem: tls.add_client_cert(tls_context, pem))
+                         on_client_cert=lambda pem: tls.add_client_cert(tls_context, pem),
+                         submit_follow_up=lambda cmd: sequencer.submit(cmd, bounded=False))
         app = App(lambda: engine.exchange, sequencer.submit, identity, all_handlers(heartbeats),
                   wait_placement=placements.wait, mounts={ADMIN_PREFIX: admin.handle}, delayed_prices=delayed_prices,
                   dev_mode=cfg.dev_mode)
@@ -129,7 +130,9 @@ class Server:
         return await self.sequencer.submit(cmd)
 
     async def seed_demo(self) -> bool:
-        """Seed the demo world once: exchange accounts and markets, logins and application keys."""
+        """Seed the demo world once: exchange accounts and markets, logins and application keys. One command
+        at a time before the HTTP listener opens: nothing else submits, so the queue's bound never refuses
+        one (were it to, QueueFull would propagate and the start fail)."""
         if self.engine.exchange.accounts:
             return False
         for cmd in demo.demo_commands(wall_clock_ms()):

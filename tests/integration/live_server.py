@@ -40,8 +40,10 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, data_dir: Path, stream_limits: StreamLimits | None = None, stream_workers: int | None = None) -> None:
+    def __init__(self, data_dir: Path, stream_limits: StreamLimits | None = None, stream_workers: int | None = None,
+                 config: dict[str, Any] | None = None) -> None:
         self.data_dir = data_dir
+        self.config = config or {}  # Config fields over the ones below (e.g. max_pending_commands)
         # BACKLAY_TEST_STREAM_WORKERS runs every live-server test with stream workers
         self.stream_workers = (int(os.environ.get("BACKLAY_TEST_STREAM_WORKERS", "0")) if stream_workers is None
                                else stream_workers)
@@ -108,7 +110,7 @@ class LiveServer:
         self._loop = asyncio.get_running_loop()
         server = await Server.open(Config(data_dir=self.data_dir, currency="GBP", snapshot_every=SNAPSHOT_EVERY,
                                           admin_token=ADMIN_TOKEN, delayed_data_s=DELAYED_DATA_S,
-                                          stream_workers=self.stream_workers))
+                                          stream_workers=self.stream_workers, **self.config))
         self.server = server
         await server.seed_demo()
         await server.start_certlogin("127.0.0.1", self.cert_port)

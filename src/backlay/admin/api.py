@@ -3,7 +3,8 @@
 One route table drives the routing, the body decoding and `GET /admin/v1/openapi.json`. Changes to
 exchange state are core commands through the sequencer (journaled like any bet); logins, app keys and
 client certificates live in the identity store. Errors are `{"error": {"code", "message"}}` with
-400 (bad input), 401 (no or wrong token), 404 (no such thing), 405, 409 (conflict with current state).
+400 (bad input), 401 (no or wrong token), 404 (no such thing), 405, 409 (conflict with current state),
+and 503 SERVICE_BUSY with `Retry-After: 1` when the sequencer's queue is full (nothing was done).
 """
 
 from __future__ import annotations
@@ -22,18 +23,22 @@ import msgspec
 from msgspec import UNSET
 
 from backlay.admin import wire as t
+from backlay.betfair.http.app import WithHeaders
 from backlay.betfair.wire import Instant
 from backlay.core import commands as c
 from backlay.core.codes import AdminErr
 from backlay.core.exchange import Exchange
 from backlay.core.market import Market
 from backlay.core.reports import AdminResult, Result
+from backlay.engine.sequencer import QueueFull
 from backlay.identity.store import IdentityStore
 
 PREFIX = "/admin/v1"
 NOT_FOUND_CODES = {AdminErr.NO_SUCH_ACCOUNT, AdminErr.NO_SUCH_MARKET, AdminErr.NO_SUCH_RUNNER}
 CONFLICT_CODES = {AdminErr.ACCOUNT_EXISTS, AdminErr.MARKET_EXISTS, AdminErr.INVALID_STATE_TRANSITION,
                   AdminErr.INSUFFICIENT_FUNDS}
+BUSY_CODE = "SERVICE_BUSY"
+RETRY_AFTER = ((b"retry-after", b"1"),)  # seconds; the queue drains a batch per fsync
 
 
 class AdminError(Exception):
@@ -186,16 +191,25 @@ class Route:
     response: Any = t.Ok
     status: int = 200
     regex: re.Pattern[str] | None = None
+    submits: bool | None = None  # submits commands (may answer 503); None: every method but GET
+
+    def __post_init__(self) -> None:
+        if self.submits is None:
+            object.__setattr__(self, "submits", self.method != "GET")
 
 
 class AdminApi:
     def __init__(self, token: str, exchange: Callable[[], Exchange], submit: Callable[[c.Command], Awaitable[Result]],
-                 identity: IdentityStore, on_client_cert: Callable[[str], None] | None = None) -> None:
+                 identity: IdentityStore, on_client_cert: Callable[[str], None] | None = None,
+                 submit_follow_up: Callable[[c.Command], Awaitable[Result]] | None = None) -> None:
         if len(token) < 16:
             raise ValueError("the admin token must be at least 16 characters")
         self._token = token.encode()
         self._exchange = exchange
         self._submit = submit
+        # A request's second and later commands: not refused by the queue's bound, so that a request whose
+        # first command was admitted is never left half done (default: `submit`).
+        self._submit_follow_up = submit_follow_up or submit
         self.identity = identity
         self._on_client_cert = on_client_cert
         self.routes = self._routes()
@@ -216,7 +230,8 @@ class AdminApi:
             status, payload = await route.handler(params, decoded)
             return status, payload
         except AdminError as e:
-            return e.status, t.ErrorResponse(error=t.Error(code=e.code, message=e.message))
+            error = t.ErrorResponse(error=t.Error(code=e.code, message=e.message))
+            return e.status, WithHeaders(error, RETRY_AFTER) if e.status == 503 else error
 
     def _authorized(self, header: str) -> bool:
         scheme, _, token = header.partition(" ")
@@ -244,8 +259,12 @@ class AdminApi:
         except msgspec.DecodeError:
             raise bad("the body is not valid JSON") from None
 
-    async def _run(self, cmd: c.Command) -> None:
-        result = await self._submit(cmd)
+    async def _run(self, cmd: c.Command, follow_up: bool = False) -> None:
+        """Submit one command; `follow_up`: a later command of a request whose first was admitted."""
+        try:
+            result = await (self._submit_follow_up if follow_up else self._submit)(cmd)
+        except QueueFull:  # refused before it was stamped: nothing of it happened
+            raise AdminError(503, BUSY_CODE, "the exchange is too busy (command queue full); retry shortly") from None
         assert isinstance(result, AdminResult), result
         if not result.ok:
             code = result.error or "ERROR"
@@ -284,7 +303,8 @@ class AdminApi:
         await self._run(c.CreateAccount(account_id=account_id, currency=body.currency))
         self.identity.create_user(body.username, body.password, account_id, body.jurisdiction)
         if deposit is not None:
-            await self._run(c.Deposit(account_id=account_id, amount_minor=deposit, reference="initial deposit"))
+            await self._run(c.Deposit(account_id=account_id, amount_minor=deposit, reference="initial deposit"),
+                            follow_up=True)
         return 201, self._account_view(account_id)
 
     async def list_accounts(self, params: dict[str, str], body: None) -> tuple[int, Any]:
@@ -320,8 +340,8 @@ class AdminApi:
         if body.max_price_improvement_ticks is not UNSET:
             cmds.append(c.SetBestExecution(account_id=account_id,
                                            max_price_improvement_ticks=body.max_price_improvement_ticks))
-        for cmd in cmds:
-            await self._run(cmd)
+        for i, cmd in enumerate(cmds):
+            await self._run(cmd, follow_up=i > 0)
         return 200, self._account_view(account_id)
 
     async def list_app_keys(self, params: dict[str, str], body: None) -> tuple[int, Any]:
@@ -413,7 +433,7 @@ class AdminApi:
                    for i, r in enumerate(body.runners)]
         await self._run(c.CreateMarket(market_id=body.market_id, definition=definition, runners=runners))
         if body.open:
-            await self._run(c.SetMarketStatus(market_id=body.market_id, status="OPEN"))
+            await self._run(c.SetMarketStatus(market_id=body.market_id, status="OPEN"), follow_up=True)
         return 201, market_view(self._exchange().markets[body.market_id])
 
     async def list_markets(self, params: dict[str, str], body: None) -> tuple[int, Any]:
@@ -485,13 +505,13 @@ class AdminApi:
             Route("GET", acct + "/app-keys", "The account's application keys", self.list_app_keys, None,
                   list[t.AppKey]),
             Route("POST", acct + "/app-keys", "Create a live and a delayed application key", self.create_app_keys,
-                  t.CreateAppKeys, list[t.AppKey], 201),
+                  t.CreateAppKeys, list[t.AppKey], 201, submits=False),
             Route("GET", acct + "/certificates", "The account's client certificates for certlogin",
                   self.list_certificates, None, list[t.CertificateInfo]),
             Route("POST", acct + "/certificates", "Register a client certificate (PEM) for certlogin",
-                  self.register_certificate, t.ClientCertificate, t.CertificateInfo, 201),
+                  self.register_certificate, t.ClientCertificate, t.CertificateInfo, 201, submits=False),
             Route("DELETE", acct + "/certificates/{fingerprint}", "Remove a client certificate",
-                  self.remove_certificate, None, t.Ok),
+                  self.remove_certificate, None, t.Ok, submits=False),
             Route("GET", PREFIX + "/event-types", "List event types", self.list_event_types, None, list[t.EventType]),
             Route("PUT", PREFIX + "/event-types/{eventTypeId}", "Create or rename an event type", self.put_event_type,
                   t.EventType, t.EventType),
@@ -545,6 +565,8 @@ class AdminApi:
         schemas, components = msgspec.json.schema_components(types, ref_template="#/components/schemas/{name}")
         by_type = dict(zip(types, schemas))
         error = {"description": "error", "content": {"application/json": {"schema": by_type[t.ErrorResponse]}}}
+        busy = {**error, "description": f"{BUSY_CODE}: the command queue is full, nothing was done; retry",
+                "headers": {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}}}
         paths: dict[str, dict[str, Any]] = {}
         for r in self.routes:
             op: dict[str, Any] = {
@@ -559,6 +581,7 @@ class AdminApi:
                     str(r.status): {"description": "done",
                                     "content": {"application/json": {"schema": by_type[r.response]}}},
                     **{str(s): error for s in (400, 401, 404, 405, 409)},
+                    **({"503": busy} if r.submits else {}),
                 },
             }
             if r.body is not None:

@@ -30,7 +30,15 @@ Listener = Callable[[list[Event]], None]
 BatchListener = Callable[[Batch], None]
 
 DEFAULT_MAX_BATCH = 4096
+# Commands waiting for a batch: about two and a half full batches, so a queued caller waits a few
+# batch writes at most; beyond it a caller is told at once (QueueFull) rather than left waiting.
+DEFAULT_MAX_PENDING = 10_000
 DEFAULT_SWEEP_GARBAGE_MIN = 10_000  # objects of trapped cyclic garbage worth a full collection
+
+
+class QueueFull(RuntimeError):
+    """The sequencer's queue holds `max_pending` commands: this one was refused at once, before it was
+    stamped or journaled, so nothing of it exists anywhere. The caller may retry."""
 
 
 class _Item(NamedTuple):
@@ -48,7 +56,8 @@ class Sequencer:
     and each fsync is shared by all of them. A timer wakes the task when the core has something due
     (`Exchange.next_due_ms`) even if no command arrives. Snapshots (asked for, or every
     `snapshot_every` commands) are taken between two batches, one at a time; with `child_snapshots` a
-    forked child pickles the state and the task goes on with the next batch meanwhile.
+    forked child pickles the state and the task goes on with the next batch meanwhile. At most
+    `max_pending` commands wait for a batch; a `submit` beyond that raises QueueFull.
     """
 
     def __init__(
@@ -57,6 +66,7 @@ class Sequencer:
         clock_ms: Callable[[], int] = wall_clock_ms,
         *,
         max_batch: int = DEFAULT_MAX_BATCH,
+        max_pending: int = DEFAULT_MAX_PENDING,
         snapshot_every: int | None = None,
         child_snapshots: bool = CHILD_SNAPSHOTS,
         spool_dir: str | None = None,
@@ -65,9 +75,12 @@ class Sequencer:
     ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be >= 1")
+        if max_pending < 1:
+            raise ValueError("max_pending must be >= 1")
         self.engine = engine
         self._clock_ms = clock_ms
         self._max_batch = max_batch
+        self.max_pending = max_pending  # commands waiting for a batch (not those in the batch being written)
         self._snapshot_every = snapshot_every  # commands between automatic snapshots; None: never
         self._child_snapshots = child_snapshots  # pickle in a forked child rather than in this process
         self._spool_dir = spool_dir  # where a child writes its snapshot before this process stores it
@@ -114,10 +127,20 @@ class Sequencer:
             await asyncio.to_thread(self.engine.recover)
         self._task = asyncio.create_task(self._run(), name="backlay-sequencer")
 
-    async def submit(self, cmd: Command) -> Result:
+    @property
+    def pending(self) -> int:
+        """Commands queued and not yet taken into a batch."""
+        return len(self._pending)
+
+    async def submit(self, cmd: Command, *, bounded: bool = True) -> Result:
         """Queue a command; returns its result once it is journaled (fsynced) and applied. Raises
-        codec.InvalidCommand at once for a command that could not be journaled and replayed."""
+        codec.InvalidCommand at once for a command that could not be journaled and replayed, and
+        QueueFull at once when `max_pending` commands are waiting. `bounded=False` skips that limit:
+        for the second and later commands of one request whose first was admitted, so that a request
+        is never left half done (the admin API's)."""
         self._check_accepting()
+        if bounded and len(self._pending) >= self.max_pending:
+            raise QueueFull(f"{len(self._pending)} commands are waiting (max_pending {self.max_pending})")
         canonical_cmd, data = codec.canonical(cmd)
         fut: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._pending.append(_Item(canonical_cmd, data, fut))

@@ -29,6 +29,7 @@ from backlay.betfair.wire.common import PARAMS_FAULTS, ParamsError, decode_as, e
 from backlay.core.commands import Command
 from backlay.core.exchange import Exchange
 from backlay.core.reports import PlaceExecutionReport, Result
+from backlay.engine.sequencer import QueueFull
 from backlay.identity.store import AppKey, IdentityStore, Session
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ GZIP_MIN_BYTES = 1024
 MAX_BODY_BYTES = 8 * 1024 * 1024
 # Operations that need no X-Application header (003:L4738-4739).
 NO_APP_KEY_OPERATIONS = frozenset({"createDeveloperAppKeys", "getDeveloperAppKeys"})
+BUSY_DETAILS = "The service is currently too busy to service this request"  # 003:L9997, L12834-12835
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,19 @@ Handler = Callable[[Context, Any], Awaitable[Any]]
 # Another API on the same port under a path prefix (the admin API, and the services that follow):
 # (method, path, headers, body) -> (HTTP status, JSON-encodable payload or bytes)
 Mount = Callable[[str, str, dict[str, str], bytes], Awaitable[tuple[int, Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class WithHeaders:
+    """A mounted API's payload with extra response headers (the admin API's Retry-After on a 503)."""
+
+    payload: Any
+    headers: tuple[tuple[bytes, bytes], ...]
+
+
+def exception_name(service: str) -> str:
+    """The exception an operation of `service` throws (003:L9969, L12820)."""
+    return "AccountAPINGException" if service == "AccountAPING" else "APINGException"
 
 
 class _Envelope(msgspec.Struct):
@@ -158,8 +173,11 @@ class App:
 
     @staticmethod
     async def _respond(send: Send, req_headers: dict[str, str], status: int, payload: Any) -> None:
-        body = payload if isinstance(payload, bytes) else encode(payload)
         headers = [(b"content-type", b"application/json")]
+        if type(payload) is WithHeaders:
+            headers += payload.headers
+            payload = payload.payload
+        body = payload if isinstance(payload, bytes) else encode(payload)
         if len(body) >= GZIP_MIN_BYTES:
             headers.append((b"vary", b"accept-encoding"))  # this answer depends on it (RFC 9110 §12.5.5)
             if _accepts_gzip(req_headers.get("accept-encoding", "")):
@@ -206,7 +224,7 @@ class App:
     # --- authentication --------------------------------------------------------------------------------
 
     def _authenticate(self, service: str, operation: str, headers: dict[str, str], now: int) -> Context:
-        exception = "AccountAPINGException" if service == "AccountAPING" else "APINGException"
+        exception = exception_name(service)
         token = headers.get("x-authentication")
         key_name = headers.get("x-application")
         app_key: AppKey | None = None
@@ -235,7 +253,10 @@ class App:
             raise LookupError(operation)
         ctx = self._authenticate(service, operation, headers, self._clock_ms())
         decoded = decode_as(params_type, params if params is not None else {})
-        return await handler(ctx, decoded)
+        try:
+            return await handler(ctx, decoded)
+        except QueueFull:  # refused whole before it was stamped: the call changed nothing on the exchange
+            raise ApiError("SERVICE_BUSY", BUSY_DETAILS, exception_name(service)) from None
 
     # --- JSON-RPC --------------------------------------------------------------------------------------
 
@@ -283,8 +304,7 @@ class App:
             return jsonrpc_api_error(request_id, e)
         except Exception:  # a bug: UNEXPECTED_ERROR, logged here, never a stack trace on the wire
             log.exception("%s/%s failed", service, method)
-            exception = "AccountAPINGException" if service == "AccountAPING" else "APINGException"
-            return jsonrpc_api_error(request_id, ApiError("UNEXPECTED_ERROR", "", exception))
+            return jsonrpc_api_error(request_id, ApiError("UNEXPECTED_ERROR", "", exception_name(service)))
         return {"jsonrpc": "2.0", "result": msgspec.Raw(encode(result)), "id": request_id}
 
     # --- REST ------------------------------------------------------------------------------------------

@@ -2,9 +2,11 @@
 
 Each heartbeat arms a deadline (the preferred timeout clamped to 10..300 s; 0 unregisters). When a
 deadline passes, the account's unmatched LIMIT bets are cancelled through the sequencer, like any
-cancelOrders, and the next heartbeat reports what was done, once. Heartbeats live in memory: after a
-restart none is registered, as when the service is unavailable (003:L13191-13194). The operation
-itself is betfair/http/heartbeat.py.
+cancelOrders, and the next heartbeat reports what was done, once. A full sequencer queue (QueueFull)
+leaves the beat armed, so the next check (CHECK_EVERY_S) tries again, unless a heartbeat comes first
+and re-arms it: the client is back, and nothing is cancelled. Heartbeats live in memory: after a
+restart none is registered, as when the service is unavailable (003:L13191-13194: neither cancels
+bets "upon resumption of service"). The operation itself is betfair/http/heartbeat.py.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from backlay.betfair.http.errors import ApiError
 from backlay.betfair.wire import heartbeat as wh
 from backlay.core.commands import CancelOrders, Command
 from backlay.core.reports import CancelExecutionReport, Result
+from backlay.engine.sequencer import QueueFull
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +60,16 @@ class HeartbeatMonitor:
         """Cancel the bets of every account whose heartbeat deadline has passed."""
         expired = [a for a, b in self._beats.items() if b.deadline_ms <= now_ms]
         for account_id in expired:
+            beat = self._beats.get(account_id)
+            if beat is None or beat.deadline_ms > now_ms:
+                continue  # re-armed or unregistered by a heartbeat while an earlier cancellation was queued
             del self._beats[account_id]  # disarmed until the next heartbeat
             try:
                 report = await self._submit(CancelOrders(account_id=account_id))
+            except QueueFull:  # nothing was queued: stay armed and retry at the next check
+                self._beats.setdefault(account_id, beat)
+                log.warning("heartbeat cancellation for %s refused (queue full); retrying", account_id)
+                continue
             except Exception:
                 log.exception("heartbeat cancellation for %s failed", account_id)
                 self._actions[account_id] = "CANCELLATION_REQUEST_ERROR"
