@@ -1,8 +1,9 @@
 """HTTP benchmark: the real server (durable journal) and a bare ASGI baseline, measured in one run.
 
     .venv/bin/python -m bench.http [--seconds N] [--warmup N] [--connections 1,10,100]
-                                   [--scenarios baseline,book,place1,place200] [--accounts N] [--pin] [--compiled]
-                                   [--max-other F] [--tries N] [--profile FILE]
+                                   [--scenarios baseline,book,place1,place200] [--accounts N]
+                                   [--accounts-place200 N] [--pin] [--compiled] [--max-other F] [--tries N]
+                                   [--profile FILE]
 
 Two server processes, started here and stopped at the end, under the same uvicorn configuration as
 `backlay serve` (httptools, uvloop, one event loop):
@@ -26,7 +27,16 @@ request in flight per connection, request bytes prepared in advance. Scenarios:
   200 backs, then one of 200 lays that match them (a request may not hold a back and a lay that would
   match each other).
 
-Requests rotate over the accounts (the server allows 1,000 instructions per second per account).
+Requests rotate over the accounts. The server allows 1,000 instructions per second per account
+(003:L9993-9995), so ×200 gets accounts of its own (`--accounts-place200`, default 512: a ceiling of
+512,000 instructions/s, several times what the journaled engine itself does); a run whose rate comes
+within 80% of the ceiling is flagged, and a TOO_MANY_REQUESTS answer counts as an error.
+
+After the HTTP runs, the same ×200 commands (200 backs, then 200 lays, rotating over the accounts) go
+through the journaled engine in-process (`Engine.submit_batch` on SQLite, one fsync per batch of as many
+commands as there were connections, as the sequencer groups concurrent requests), in a process of its
+own with the servers' core: the table beside the HTTP figures gives both instruction rates, their ratio,
+and what the HTTP edge adds per instruction.
 Every response is checked (HTTP status, no JSON-RPC error, no FAILURE or errorCode; the first two
 responses of every connection, a back and a lay, are decoded and checked in full: every instruction
 SUCCESS, every lay matched in full); the error count is reported and must be 0.
@@ -118,6 +128,48 @@ async def _serve_baseline(port: int) -> None:
 
     tune_gc()
     await uvicorn.Server(_uvicorn_config(baseline_app, port)).serve()
+
+
+PLACE200_SIDES = ("BACK", "LAY")
+
+
+def place200_instructions() -> list[list[tuple[int, str, float]]]:
+    """The ×200 requests' instructions: 200 backs at one price per runner, then 200 lays that match them
+    (a request may not hold a back and a lay that would match each other)."""
+    return [[(RUNNERS[i % 3], side, PRICES[i % 3]) for i in range(200)] for side in PLACE200_SIDES]
+
+
+def engine_rate(n_accounts: int, batch: int, seconds: float) -> float:
+    """Instructions per second of the ×200 commands through the journaled engine, `batch` per fsync."""
+    from backlay.core.commands import LimitOrder, PlaceInstruction, PlaceOrders
+    from backlay.engine.engine import Engine, wall_clock_ms
+    from backlay.engine.sqlite import SqliteJournal
+    from backlay.runtime import tune_gc
+
+    tune_gc()
+    sides = [[PlaceInstruction(order_type="LIMIT", selection_id=sel, side=0 if side == "BACK" else 1,
+                               limit=LimitOrder(price_h=round(price * 100), size_minor=round(SIZE * 100),
+                                                persistence="LAPSE"))
+              for sel, side, price in many] for many in place200_instructions()]
+    with tempfile.TemporaryDirectory(prefix="backlay-bench-engine-") as d:
+        engine = Engine(SqliteJournal(Path(d) / "journal.db"))
+        engine.recover()
+        engine.submit_batch(bench_world(n_accounts, wall_clock_ms()), wall_clock_ms())
+        # each account alternates a back request and a lay request, as each connection does over HTTP
+        turn = [0] * n_accounts
+        sent = 0
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            cmds = []
+            for _ in range(batch):
+                a = sent % n_accounts
+                cmds.append(PlaceOrders(account_id=_account(a), market_id=MARKET, instructions=sides[turn[a] % 2]))
+                turn[a] += 1
+                sent += 1
+            engine.submit_batch(cmds, wall_clock_ms())
+        elapsed = time.perf_counter() - t0
+        engine.close()
+    return sent * 200 / elapsed
 
 
 def bench_world(n_accounts: int, now_ms: int) -> list[Any]:
@@ -339,7 +391,7 @@ def build_scenario(name: str, port: int, tokens: list[str]) -> Scenario:
     # so ×200 alternates 200 backs and 200 lays at one price per runner, as ×1 alternates a back and a lay.
     # Every connection sends its backs before its lays, so every lay finds resting backs: it matches in
     # full, nothing crosses, and the book holds at most 200 resting backs per connection.
-    many = [[(RUNNERS[i % 3], side, PRICES[i % 3]) for i in range(200)] for side in ("BACK", "LAY")]
+    many = place200_instructions()
     book = {"marketIds": [MARKET], "priceProjection": {"priceData": ["EX_BEST_OFFERS"]}}
 
     def per_account(method: str, variants: list[dict[str, Any]]) -> list[list[bytes]]:
@@ -618,7 +670,7 @@ async def bench(args: argparse.Namespace, env: dict[str, str], cpu: int | None) 
             proc = start_server("baseline", port, env, [], cpu)
         else:
             data_dir = Path(tempfile.mkdtemp(prefix="backlay-bench-http-"))
-            extra = ["--data-dir", str(data_dir), "--accounts", str(args.accounts)]
+            extra = ["--data-dir", str(data_dir), "--accounts", str(_accounts(args, name))]
             if args.profile:
                 extra += ["--profile", str(Path(f"{args.profile}.{name}").resolve())]
             proc = start_server("backlay", port, env, extra, cpu)
@@ -627,13 +679,42 @@ async def bench(args: argparse.Namespace, env: dict[str, str], cpu: int | None) 
             if data_dir is None:  # the baseline checks no credentials: tokens of the real length
                 tokens = [secrets.token_urlsafe(32) for _ in range(args.accounts)]
             else:
-                tokens = await login_all(port, args.accounts)
+                tokens = await login_all(port, _accounts(args, name))
             results += await measure_all(args, build_scenario(name, port, tokens), proc.pid)
         finally:
             stop_server(proc)
             if data_dir is not None:
                 shutil.rmtree(data_dir, ignore_errors=True)
     return results
+
+
+def _accounts(args: argparse.Namespace, scenario: str) -> int:
+    return int(args.accounts_place200 if scenario == "place200" else args.accounts)
+
+
+def engine_rates(args: argparse.Namespace, env: dict[str, str]) -> dict[int, float]:
+    """The journaled engine's rate of the ×200 commands per connection count, each in a fresh process
+    with the servers' core."""
+    rates = {}
+    for connections in args.connections:
+        out = subprocess.run([sys.executable, "-m", "bench.http", "--engine-batch", str(connections),
+                              "--accounts", str(args.accounts_place200), "--seconds", str(args.seconds)],
+                             cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout
+        rates[connections] = float(out.strip().splitlines()[-1])
+    return rates
+
+
+def _fmt_engine_table(results: list[Figures], rates: dict[int, float], n_accounts: int) -> str:
+    lines = ["| connections | ×200 over HTTP, instructions/s | journaled engine, instructions/s | HTTP / engine "
+             "| the edge's cost per instruction |", "|---:|---:|---:|---:|---:|"]
+    for f in results:
+        if f.scenario.name != "place200" or f.connections not in rates:
+            continue
+        http, engine = f.rps * 200, rates[f.connections]
+        flag = " (within 80% of the rate limit's ceiling)" if http > 0.8 * n_accounts * 1000 else ""
+        lines.append(f"| {f.connections} | {http:,.0f}{flag} | {engine:,.0f} | {http / engine:.0%} "
+                     f"| {1e6 / http - 1e6 / engine:.1f} µs |")
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -643,6 +724,8 @@ def main() -> None:
     ap.add_argument("--connections", default="1,10,100", help="comma-separated connection counts")
     ap.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"comma-separated, of {', '.join(SCENARIOS)}")
     ap.add_argument("--accounts", type=int, default=64, help="bench accounts (logins) the requests rotate over")
+    ap.add_argument("--accounts-place200", type=int, default=512,
+                    help="accounts of the ×200 scenario (each may place 1,000 instructions/s; default 512)")
     ap.add_argument("--max-other", type=float, default=0.10,
                     help="measure again when other processes used more than this share of a CPU (default 0.10)")
     ap.add_argument("--tries", type=int, default=4, help="measurements at most per cell (default 4); "
@@ -654,9 +737,13 @@ def main() -> None:
     ap.add_argument("--serve", choices=("baseline", "backlay"), help=argparse.SUPPRESS)
     ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--data-dir", help=argparse.SUPPRESS)
+    ap.add_argument("--engine-batch", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
         serve_main(args)
+        return
+    if args.engine_batch:
+        print(engine_rate(args.accounts, args.engine_batch, args.seconds))
         return
     args.connections = [int(c) for c in args.connections.split(",") if c.strip()]
 
@@ -679,6 +766,9 @@ def main() -> None:
     results = uvloop.run(bench(args, env, 0 if args.pin else None))
     print()
     print(_fmt_table(results))
+    if "place200" in args.scenarios:
+        print()
+        print(_fmt_engine_table(results, engine_rates(args, env), args.accounts_place200))
     if any(f.errors for f in results):
         sys.exit("errors in the responses: the figures above are not valid")
 

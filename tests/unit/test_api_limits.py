@@ -53,3 +53,16 @@ def test_more_than_1000_instructions_a_second_is_too_many_requests() -> None:
         rate.take("alice", 1, 1_500)
     rate.take("bob", 200, 1_500)  # another account has its own budget
     rate.take("alice", 200, 2_001)  # a second later the window has moved on
+
+
+def test_a_call_refused_as_busy_gives_its_instructions_back() -> None:
+    """003:L9993-9995 counts instructions the exchange takes; a call refused with SERVICE_BUSY
+    (003:L9997) never reached it, so its instructions are given back."""
+    rate = limits.InstructionRate()
+    for i in range(4):
+        rate.take("alice", 200, 1_000 + i)
+    rate.take("alice", 200, 1_010)
+    rate.give_back("alice", 200)  # that last call was refused: the sequencer's queue was full
+    rate.take("alice", 200, 1_020)  # so there is room for another
+    with pytest.raises(ApiError, match="TOO_MANY_REQUESTS"):
+        rate.take("alice", 1, 1_030)

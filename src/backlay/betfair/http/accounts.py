@@ -16,7 +16,7 @@ EXCEPTION = "AccountAPINGException"
 
 
 async def get_account_funds(ctx: Context, params: wa.GetAccountFundsParams) -> wa.AccountFundsResponse:
-    return reads.get_account_funds(ctx.exchange, ctx.account_id)
+    return reads.get_account_funds(ctx.exchange, ctx.account_id, params.wallet)
 
 
 async def get_account_details(ctx: Context, params: wa.GetAccountDetailsParams) -> wa.AccountDetailsResponse:
@@ -65,6 +65,7 @@ async def list_currency_rates(ctx: Context, params: wa.ListCurrencyRatesParams) 
 
 
 async def get_account_statement(ctx: Context, params: wa.GetAccountStatementParams) -> wa.AccountStatementReport:
+    reads.check_locale(params.locale, EXCEPTION)
     return history.get_account_statement(ctx.exchange, params, ctx.account_id)
 
 

@@ -44,6 +44,7 @@ __all__ = [
     "replace_report_to_wire",
     "side_from_wire",
     "side_to_wire",
+    "source_id",
     "to_handicap_h",
     "to_minor",
     "to_price_h",
@@ -152,6 +153,16 @@ def side_to_wire(side: int) -> str:
 def avg_price(matched_value: int, size_minor: int) -> float:
     """Average matched price from sum(size_minor * price_h) (reports.py): value / size / 100."""
     return matched_value / (size_minor * 100) if size_minor else 0.0
+
+
+SOURCE_ID_DESCRIPTION: Final = "API"  # every bet with an app key came through the API (003:L12236-12238)
+
+
+def source_id(app_key: str | None, include: bool | None) -> tuple[str | None, str | None]:
+    """sourceIdKey and sourceIdDescription, when asked for and known (003:L10169-10171, L11330-11334)."""
+    if not include or app_key is None:
+        return None, None
+    return app_key, SOURCE_ID_DESCRIPTION
 
 
 def to_the_second(ms: int) -> Instant:

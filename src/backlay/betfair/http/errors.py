@@ -10,11 +10,25 @@ from __future__ import annotations
 import uuid
 from typing import Any, Final
 
-# ANGX numbering follows the order of the APINGException table (003:L9968-10008).
-ANGX: Final[dict[str, int]] = {code: i for i, code in enumerate((
-    "TOO_MUCH_DATA", "INVALID_INPUT_DATA", "INVALID_SESSION_INFORMATION", "NO_APP_KEY", "NO_SESSION",
-    "UNEXPECTED_ERROR", "INVALID_APP_KEY", "TOO_MANY_REQUESTS", "SERVICE_BUSY", "TIMEOUT_ERROR",
-    "REQUEST_SIZE_EXCEEDS_LIMIT", "ACCESS_DENIED"), start=1)}
+# ANGX-00NN / AANGX-00NN: NN is the code's id in its exception's enum (SportsAPING.xml APINGExceptionCode,
+# AccountAPING.xml AccountAPINGExceptionCode); the first nine ANGX numbers are confirmed by Betfair's
+# own answers (notes/betting-api.md 1.5), and they are the XML's ids. The Accounts API numbers its own
+# enum (SERVICE_BUSY is AANGX-0005); tests/unit/test_wire_types.py checks both tables against the XML.
+ANGX: Final[dict[str, int]] = {
+    "TOO_MUCH_DATA": 1, "INVALID_INPUT_DATA": 2, "INVALID_SESSION_INFORMATION": 3, "NO_APP_KEY": 4,
+    "NO_SESSION": 5, "UNEXPECTED_ERROR": 6, "INVALID_APP_KEY": 7, "TOO_MANY_REQUESTS": 8, "SERVICE_BUSY": 9,
+    "TIMEOUT_ERROR": 10, "APP_KEY_CREATION_FAILED": 11, "DUPLICATE_APP_NAME": 12, "APP_CREATION_FAILED": 13,
+    "REQUEST_SIZE_EXCEEDS_LIMIT": 14, "ACCESS_DENIED": 15, "INVALID_MARKET_GROUP": 16,
+    "EXPOSURE_LIMIT_NOT_EXIST": 17, "MARKET_GROUP_NOT_BLOCKED": 18,
+}
+AANGX: Final[dict[str, int]] = {
+    "INVALID_INPUT_DATA": 1, "INVALID_SESSION_INFORMATION": 2, "UNEXPECTED_ERROR": 3, "INVALID_APP_KEY": 4,
+    "SERVICE_BUSY": 5, "TIMEOUT_ERROR": 6, "DUPLICATE_APP_NAME": 7, "APP_KEY_CREATION_FAILED": 8,
+    "APP_CREATION_FAILED": 9, "NO_SESSION": 10, "NO_APP_KEY": 11, "SUBSCRIPTION_EXPIRED": 12,
+    "INVALID_SUBSCRIPTION_TOKEN": 13, "TOO_MANY_REQUESTS": 14, "INVALID_CLIENT_REF": 15,
+    "WALLET_TRANSFER_ERROR": 16, "INVALID_VENDOR_CLIENT_ID": 17, "USER_NOT_SUBSCRIBED": 18,
+    "INVALID_SECRET": 19, "INVALID_AUTH_CODE": 20, "INVALID_GRANT_TYPE": 21,
+}
 
 
 class ApiError(Exception):
@@ -31,8 +45,9 @@ class ApiError(Exception):
 
     @property
     def message(self) -> str:
-        prefix = "AANGX" if self.exception_name == "AccountAPINGException" else "ANGX"
-        return f"{prefix}-{ANGX.get(self.code, 6):04d}"
+        if self.exception_name == "AccountAPINGException":
+            return f"AANGX-{AANGX.get(self.code, AANGX['UNEXPECTED_ERROR']):04d}"
+        return f"ANGX-{ANGX.get(self.code, ANGX['UNEXPECTED_ERROR']):04d}"
 
 
 def jsonrpc_error(request_id: Any, code: int, message: str, data: dict[str, Any] | None = None) -> dict[str, Any]:

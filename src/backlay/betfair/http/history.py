@@ -17,6 +17,7 @@ from backlay.betfair.http.convert import (
     from_minor,
     from_price_h,
     side_to_wire,
+    source_id,
     to_handicap_h,
 )
 from backlay.betfair.http.errors import ApiError
@@ -268,6 +269,9 @@ def list_cleared_orders(ex: Exchange, params: w.ListClearedOrdersParams, account
         summary = _rollup(ex, account_id, level, params.bet_status, group)
         if params.include_item_description:
             summary.item_description = _item_description(ex, level, group)
+        if params.include_source_id:  # hoisted when every bet of the group has the same (003:L11347-11357)
+            same, key = _same(group, lambda r: r.source_app_key)
+            summary.source_id_key, summary.source_id_description = source_id(key if same else None, True)
         out.append(summary)
     return w.ClearedOrderSummaryReport(cleared_orders=out, more_available=start + count < len(ordered))
 

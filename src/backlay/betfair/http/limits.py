@@ -36,11 +36,34 @@ def book_weight(pp: w.PriceProjection | None) -> int:
     return weight
 
 
-def check_book(params: w.ListMarketBookParams) -> None:
-    if len(params.bet_ids or []) > MAX_IDS:
+def check_overrides(pp: w.PriceProjection | None) -> None:
+    """exBestOffersOverrides (003:L12517-12552): a depth below 1 or a negative rollupLimit is
+    INVALID_INPUT_DATA (a depth above 10 is served with 10 levels, "the maximum returned")."""
+    o = pp.ex_best_offers_overrides if pp is not None else None
+    if o is None:
+        return
+    if o.best_prices_depth is not None and o.best_prices_depth < 1:
+        raise ApiError("INVALID_INPUT_DATA", "bestPricesDepth must be at least 1 (at most 10 levels are returned)")
+    if o.rollup_limit is not None and o.rollup_limit < 0:
+        raise ApiError("INVALID_INPUT_DATA", "rollupLimit must not be negative")
+
+
+def _check_book(pp: w.PriceProjection | None, bet_ids: list[str] | None, markets: int) -> None:
+    check_overrides(pp)
+    if len(bet_ids or []) > MAX_IDS:  # 003:L10295-10297
         raise ApiError("REQUEST_SIZE_EXCEEDS_LIMIT", f"at most {MAX_IDS} betIds")
-    if book_weight(params.price_projection) * len(params.market_ids) > MAX_WEIGHT:
+    if book_weight(pp) * markets > MAX_WEIGHT:
         raise ApiError("TOO_MUCH_DATA", "the price projection's weight times the markets exceeds 200")
+
+
+def check_book(params: w.ListMarketBookParams) -> None:
+    _check_book(params.price_projection, params.bet_ids, len(params.market_ids))
+
+
+def check_runner_book(params: w.ListRunnerBookParams) -> None:
+    """listRunnerBook has listMarketBook's limits (003:L4954-4993 "listMarketBook/listRunnerBook"), for
+    its one market."""
+    _check_book(params.price_projection, params.bet_ids, 1)
 
 
 def check_catalogue(params: w.ListMarketCatalogueParams) -> None:
@@ -77,3 +100,11 @@ class InstructionRate:
             raise ApiError("TOO_MANY_REQUESTS", f"more than {self.limit} instructions in one second")
         recent.append((now_ms, n))
         self._totals[account_id] = total + n
+
+    def give_back(self, account_id: str, n: int) -> None:
+        """Undo the last `take` of `n` for the account: its call was refused before reaching the exchange
+        (SERVICE_BUSY), so its instructions do not count."""
+        recent = self._recent.get(account_id)
+        if recent and recent[-1][1] == n:
+            recent.pop()
+            self._totals[account_id] -= n

@@ -10,10 +10,11 @@ and INACTIVE markets are left out (003:L10310-10314, 003:L9616).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, TypeVar, cast
+from typing import Any, Final, NamedTuple, TypeVar, cast
 
+from backlay.betfair import ladders
 from backlay.betfair.http.convert import (
     avg_price,
     bet_id_from_wire,
@@ -22,11 +23,12 @@ from backlay.betfair.http.convert import (
     from_minor,
     from_price_h,
     side_to_wire,
+    source_id,
     to_handicap_h,
     to_the_second,
 )
 from backlay.betfair.http.errors import ApiError
-from backlay.betfair.services.delayed_prices import DelayedPrices, MarketPrices, RunnerPrices
+from backlay.betfair.services.delayed_prices import DELAYED_LEVELS, DelayedPrices, MarketPrices, RunnerPrices
 from backlay.betfair.wire import accounts as wa
 from backlay.betfair.wire import betting as w
 from backlay.betfair.wire.common import Instant, PriceSize, TimeRange
@@ -35,6 +37,7 @@ from backlay.core import crossmatch as cx
 from backlay.core.exchange import Exchange
 from backlay.core.market import Market
 from backlay.core.market import Runner as CoreRunner
+from backlay.core.money import CURRENCIES, GBP_RATES_MICRO
 from backlay.core.orders import Order
 
 __all__ = [
@@ -109,13 +112,26 @@ def market_matches_filter(market: Market, f: w.MarketFilter, account_id: str | N
         (f.turn_in_play_enabled, lambda v: d.turn_in_play_enabled == v),
         (f.in_play_only, lambda v: market.inplay == v),
         (f.market_betting_types, lambda ts: d.betting_type in ts),
-        (f.market_countries, lambda cs: d.country_code is not None and d.country_code in cs),
+        (f.market_countries, lambda cs: _country(market) in cs),
         (f.market_type_codes, lambda ts: d.market_type in ts),
         (f.market_start_time, lambda tr: _in_range(d.market_time_ms, tr)),
         (f.with_orders, lambda ss: any(o.status in ss for o in _account_orders(market, account_id))),
-        (f.race_types, lambda rs: d.race_type is not None and d.race_type in rs),
+        # NO_VALUE: "when no valid race type has been mapped" (003:L11518-11524), as the stream has it
+        (f.race_types, lambda rs: (d.race_type or "NO_VALUE") in rs),
     ]
     return all(value is None or check(value) for value, check in checks)
+
+
+def _country(market: Market) -> str:
+    """The market's country: "the default value is 'GB' when the correct country code cannot be
+    determined" (003:L11497-11499), for marketCountries and listCountries alike."""
+    return market.definition.country_code or "GB"
+
+
+def check_filter(f: w.MarketFilter) -> None:
+    """A textQuery may hold `*` "as long as it is not the first character" (003:L11456-11458)."""
+    if f.text_query is not None and f.text_query.strip().startswith("*"):
+        raise ApiError("INVALID_INPUT_DATA", "text query has invalid content: it may not begin with '*'")
 
 
 def _market_key(market_id: str) -> tuple[int, ...] | tuple[str]:
@@ -126,7 +142,30 @@ def _market_key(market_id: str) -> tuple[int, ...] | tuple[str]:
         return (market_id,)
 
 
+# ISO 639-1 language codes: a locale is one of them, optionally with a region ("en", "en_GB", "pt-BR")
+_ISO_639_1_CODES: Final = """
+aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv cy da de dv dz ee
+el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu hy hz ia id ie ig ii ik io is
+it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms
+mt my na nb nd ne ng nl nn no nr nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk
+sl sm sn so sq sr ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi
+yo za zh zu"""
+ISO_639_1: Final = frozenset(_ISO_639_1_CODES.split())
+_LOCALE: Final = re.compile(r"([A-Za-z]{2})(?:[_-][A-Za-z]{2})?")
+
+
+def check_locale(locale: str | None, exception_name: str = "APINGException") -> None:
+    """A locale names an ISO 639 language, else INVALID_INPUT_DATA with the documented details
+    (003:L10015). Absent or empty: the account's (English); every text is English whatever it is."""
+    if not locale:
+        return
+    m = _LOCALE.fullmatch(locale)
+    if m is None or m[1].lower() not in ISO_639_1:
+        raise ApiError("INVALID_INPUT_DATA", "locale must use valid iso-639 locale names", exception_name)
+
+
 def _markets(ex: Exchange, f: w.MarketFilter, account_id: str | None) -> list[Market]:
+    check_filter(f)
     ms = [m for m in ex.markets.values() if market_matches_filter(m, f, account_id)]
     ms.sort(key=lambda m: _market_key(m.market_id))
     return ms
@@ -178,7 +217,7 @@ def list_market_types(ex: Exchange, f: w.MarketFilter, account_id: str | None = 
 
 def list_countries(ex: Exchange, f: w.MarketFilter, account_id: str | None = None) -> list[w.CountryCodeResult]:
     return [w.CountryCodeResult(country_code=k, market_count=n)
-            for k, n, _m in _count(_markets(ex, f, account_id), lambda m: m.definition.country_code)]
+            for k, n, _m in _count(_markets(ex, f, account_id), _country)]
 
 
 def list_venues(ex: Exchange, f: w.MarketFilter, account_id: str | None = None) -> list[w.VenueResult]:
@@ -335,8 +374,12 @@ def order_to_wire(o: Order) -> w.Order:
     )
 
 
-def current_order_to_wire(o: Order, market: Market) -> w.CurrentOrderSummary:
-    """An order as listCurrentOrders shows it (003:L12168-12239; every size key and regulatorCode, §1.7)."""
+def current_order_to_wire(o: Order, market: Market, item_description: bool | None = None,
+                          include_source_id: bool | None = None) -> w.CurrentOrderSummary:
+    """An order as listCurrentOrders shows it (003:L12168-12239; every size key and regulatorCode, §1.7).
+    `item_description`: with currentItemDescription, the market version the bet was placed at
+    (003:L12139-12145); `include_source_id`: with the app key that placed it (003:L12236-12238)."""
+    key, description = source_id(o.source_app_key, include_source_id)
     return w.CurrentOrderSummary(
         bet_id=bet_id_to_wire(o.bet_id),
         market_id=o.market_id,
@@ -359,6 +402,10 @@ def current_order_to_wire(o: Order, market: Market) -> w.CurrentOrderSummary:
         regulator_code=market.definition.regulator,
         customer_order_ref=o.customer_order_ref,
         customer_strategy_ref=o.customer_strategy_ref,
+        current_item_description=w.CurrentItemDescription(market_version=w.MarketVersion(version=o.placed_version))
+        if item_description else None,
+        source_id_key=key,
+        source_id_description=description,
     )
 
 
@@ -399,35 +446,100 @@ def _rollup(orders: list[Order], projection: str) -> list[w.Match]:
 
 
 VIRTUAL_ALL_OFFERS_DEPTH: Final = 100  # virtual prices shown with EX_ALL_OFFERS and virtualise
+MAX_BEST_PRICES_DEPTH: Final = 10  # "The maximum returned price depth returned is 10" (003:L12520-12523)
+# virtual prices merged in before a best-offers rollup: as many as the stream's EX_BEST_OFFERS_DISP
+# takes, so that both show the same levels (the rollup may reach past the requested depth)
+VIRTUAL_BEST_DEPTH: Final = 10
+
+Ladder = Sequence[tuple[int, int]]
 
 
-def _ex(runner: CoreRunner, market: Market, price_data: set[str], depth: int,
-        delayed: RunnerPrices | bool | None = False, virtualise: bool = False) -> w.ExchangePrices:
+class BestOffers(NamedTuple):
+    """EX_BEST_OFFERS as requested (003:L12487-12552): levels per side, the rollup, virtual offers."""
+
+    depth: int
+    rollup: ladders.Rollup
+    virtualise: bool
+
+
+def _exchange_minor(minor: int, currency: str, exchange_currency: str) -> int:
+    """`minor` units of `currency` in the exchange's minor units, rounded up: a size reaches the
+    converted limit exactly when its shown (converted) amount reaches the limit."""
+    return -(-minor * GBP_RATES_MICRO[exchange_currency] // GBP_RATES_MICRO[currency])
+
+
+def best_offers(ex: Exchange, pp: w.PriceProjection | None, currency_code: str | None = None) -> BestOffers:
+    """The depth (default 3, at most 10) and the rollup of exBestOffersOverrides: by default STAKE at
+    the minimum stake of the requested currency; rollupLimit is in that currency's units and "Ignored
+    if no rollup model is specified" (003:L12520-12535). MANAGED_LIABILITY is rolled as STAKE."""
+    currency = currency_code if currency_code in CURRENCIES else ex.currency
+    assert currency is not None
+    min_stake = _exchange_minor(CURRENCIES[currency].min_bet_size_minor, currency, ex.currency)
+    depth, rollup = DEFAULT_BEST_PRICES_DEPTH, ladders.Rollup(ladders.STAKE, min_stake)
+    o = pp.ex_best_offers_overrides if pp is not None else None
+    if o is not None:
+        if o.best_prices_depth:
+            depth = min(MAX_BEST_PRICES_DEPTH, max(1, o.best_prices_depth))
+        if o.rollup_model == ladders.NONE:
+            rollup = ladders.Rollup(ladders.NONE, min_stake)
+        elif o.rollup_model is not None:
+            limit = min_stake if o.rollup_limit is None else \
+                _exchange_minor(max(0, o.rollup_limit) * 100, currency, ex.currency)
+            rollup = ladders.Rollup(ladders.PAYOUT if o.rollup_model == ladders.PAYOUT else ladders.STAKE, limit)
+    return BestOffers(depth, rollup, bool(pp is not None and pp.virtualise))
+
+
+def best_ladders(market: Market, runner: CoreRunner, best: BestOffers) -> tuple[Ladder, Ladder]:
+    """One runner's EX_BEST_OFFERS: its ladders, with the virtual offers of cross-matching merged in
+    when asked (003:L12498-12505, 001:L998-1050), rolled up and cut to the depth."""
+    rollup = best.rollup._replace(line=market.definition.betting_type == codes.LINE)
+    back, lay = runner.book.available_to_back(), runner.book.available_to_lay()
+    if best.virtualise and cx.crossing(market):
+        vback = cx.virtual_levels(market, runner.index, codes.BACK, VIRTUAL_BEST_DEPTH)
+        vlay = cx.virtual_levels(market, runner.index, codes.LAY, VIRTUAL_BEST_DEPTH)
+        back = cx.merge_levels(back, vback, codes.BACK, None)
+        lay = cx.merge_levels(lay, vlay, codes.LAY, None)
+    n = best.depth
+    return ladders.roll(back, rollup, n)[:n], ladders.roll(lay, rollup, n)[:n]
+
+
+def _all_ladders(market: Market, runner: CoreRunner, virtualise: bool) -> tuple[Ladder, Ladder]:
+    """EX_ALL_OFFERS: every level as it is, no rollup (the overrides are for EX_BEST_OFFERS only)."""
+    back, lay = runner.book.available_to_back(), runner.book.available_to_lay()
+    if virtualise and cx.crossing(market):
+        n = VIRTUAL_ALL_OFFERS_DEPTH
+        back = cx.merge_levels(back, cx.virtual_levels(market, runner.index, codes.BACK, n), codes.BACK, None)
+        lay = cx.merge_levels(lay, cx.virtual_levels(market, runner.index, codes.LAY, n), codes.LAY, None)
+    return back, lay
+
+
+def _delayed_ladders(market: Market, prices: RunnerPrices, best: BestOffers) -> tuple[Ladder, Ladder]:
+    """A delayed key's snapshot, as best offers of at most 3 levels (003:L4775, L4805), rolled up."""
+    rollup = best.rollup._replace(line=market.definition.betting_type == codes.LINE)
+    n = min(best.depth, DELAYED_LEVELS)
+    return ladders.roll(prices.back, rollup, n)[:n], ladders.roll(prices.lay, rollup, n)[:n]
+
+
+def _ex(runner: CoreRunner, market: Market, price_data: set[str], best: BestOffers,
+        delayed: RunnerPrices | bool | None = False) -> w.ExchangePrices:
     """The three lists, always present, possibly empty (003:L3133-3137): availableToBack highest
     first, availableToLay lowest first, tradedVolume by price ascending (003:L2800-2851).
     `delayed` (a delayed key): the snapshot to show, 3 levels at most, no traded volume and no
-    EX_ALL_OFFERS (003:L4775, L4805-4806); None when there is no snapshot yet. `virtualise`: the
-    virtual offers of cross-matching merged in (003:L12498-12505, 001:L998-1050)."""
+    EX_ALL_OFFERS (003:L4775, L4805-4806); None when there is no snapshot yet."""
     if market.status == codes.CLOSED:
         return w.ExchangePrices(available_to_back=[], available_to_lay=[], traded_volume=[])
-    book = runner.book
-    back: list[tuple[int, int]] | tuple[tuple[int, int], ...] = []
-    lay: list[tuple[int, int]] | tuple[tuple[int, int], ...] = []
+    back: Ladder = ()
+    lay: Ladder = ()
     traded: list[tuple[int, int]] = []
     if delayed is not False:
         if isinstance(delayed, RunnerPrices) and price_data & {"EX_ALL_OFFERS", "EX_BEST_OFFERS"}:
-            back, lay = delayed.back[:depth], delayed.lay[:depth]
-    elif price_data & {"EX_ALL_OFFERS", "EX_BEST_OFFERS"}:
-        shown: int | None = None if "EX_ALL_OFFERS" in price_data else depth
-        back, lay = book.available_to_back(), book.available_to_lay()
-        if virtualise and cx.crossing(market):
-            vdepth = VIRTUAL_ALL_OFFERS_DEPTH if shown is None else shown
-            back = cx.merge_levels(back, cx.virtual_levels(market, runner.index, codes.BACK, vdepth), codes.BACK, shown)
-            lay = cx.merge_levels(lay, cx.virtual_levels(market, runner.index, codes.LAY, vdepth), codes.LAY, shown)
-        elif shown is not None:
-            back, lay = back[:shown], lay[:shown]
+            back, lay = _delayed_ladders(market, delayed, best)
+    elif "EX_ALL_OFFERS" in price_data:  # trumps EX_BEST_OFFERS (003:L9594-9601)
+        back, lay = _all_ladders(market, runner, best.virtualise)
+    elif "EX_BEST_OFFERS" in price_data:
+        back, lay = best_ladders(market, runner, best)
     if "EX_TRADED" in price_data and delayed is False:
-        traded = sorted(book.traded.items())
+        traded = sorted(runner.book.traded.items())
     return w.ExchangePrices(
         available_to_back=[PriceSize(price=from_price_h(p), size=from_minor(s)) for p, s in back],
         available_to_lay=[PriceSize(price=from_price_h(p), size=from_minor(s)) for p, s in lay],
@@ -456,24 +568,23 @@ def _book_orders(market: Market, runner: CoreRunner, params: w.ListMarketBookPar
     return out
 
 
-def starting_prices(market: Market, runner: CoreRunner) -> w.StartingPrices:
-    """StartingPrices (003:L11695-11736), from bsp.view."""
+def starting_prices(market: Market, runner: CoreRunner, projected: bool = True) -> w.StartingPrices:
+    """StartingPrices (003:L11695-11736), from bsp.view. Without `projected`, no near and far prices:
+    "BSP Far & Near Price Not Available" to a delayed key (003:L4808)."""
     v = bsp.view(market, runner)
 
     def ladder(items: tuple[tuple[int, int], ...]) -> list[PriceSize]:
         return [PriceSize(price=from_price_h(p), size=from_minor(s)) for p, s in items]
 
-    return w.StartingPrices(near_price=v.near, far_price=v.far, actual_sp=v.actual,
+    return w.StartingPrices(near_price=v.near if projected else None, far_price=v.far if projected else None,
+                            actual_sp=v.actual,
                             back_stake_taken=ladder(v.back_stake), lay_liability_taken=ladder(v.lay_liability))
 
 
 def _runner_to_wire(market: Market, runner: CoreRunner, params: w.ListMarketBookParams | w.ListRunnerBookParams,
-                    account_id: str | None, prices: MarketPrices | bool | None = False) -> w.Runner:
+                    account_id: str | None, best: BestOffers, prices: MarketPrices | bool | None = False) -> w.Runner:
     pp = params.price_projection
     price_data: set[str] = set(pp.price_data or ()) if pp is not None else set()
-    depth = DEFAULT_BEST_PRICES_DEPTH
-    if pp is not None and pp.ex_best_offers_overrides is not None and pp.ex_best_offers_overrides.best_prices_depth:
-        depth = max(1, pp.ex_best_offers_overrides.best_prices_depth)
     book = runner.book
     closed = market.status == codes.CLOSED
     delayed: RunnerPrices | bool | None = False
@@ -484,7 +595,7 @@ def _runner_to_wire(market: Market, runner: CoreRunner, params: w.ListMarketBook
         total_matched = None  # "Total Matched by Selection: Not Available" (003:L4806)
     sp = None
     if price_data & {"SP_AVAILABLE", "SP_TRADED"} and market.definition.bsp_market:
-        sp = starting_prices(market, runner)
+        sp = starting_prices(market, runner, projected=prices is False)
     orders = matches = by_strategy = None
     if params.order_projection is not None:
         mine = _book_orders(market, runner, params, account_id)
@@ -504,7 +615,7 @@ def _runner_to_wire(market: Market, runner: CoreRunner, params: w.ListMarketBook
         total_matched=total_matched,
         removal_date=None if runner.removal_ms is None else Instant(runner.removal_ms),
         sp=sp,
-        ex=_ex(runner, market, price_data, depth, delayed, bool(pp is not None and pp.virtualise)),
+        ex=_ex(runner, market, price_data, best, delayed),
         orders=orders,
         matches=matches,
         matches_by_strategy=by_strategy,
@@ -512,7 +623,7 @@ def _runner_to_wire(market: Market, runner: CoreRunner, params: w.ListMarketBook
 
 
 def _market_book(market: Market, runners: list[CoreRunner],
-                 params: w.ListMarketBookParams | w.ListRunnerBookParams, account_id: str | None,
+                 params: w.ListMarketBookParams | w.ListRunnerBookParams, account_id: str | None, best: BestOffers,
                  delayed: DelayedPrices | None = None, now_ms: int = 0) -> w.MarketBook:
     """`delayed`: the caller uses a delayed application key: isMarketDataDelayed and delayed prices
     (003:L11568-11576, L4767-4813)."""
@@ -542,7 +653,7 @@ def _market_book(market: Market, runners: list[CoreRunner],
         cross_matching=d.cross_matching,
         runners_voidable=d.runners_voidable,
         version=market.version,
-        runners=[_runner_to_wire(market, r, params, account_id, prices) for r in runners],
+        runners=[_runner_to_wire(market, r, params, account_id, best, prices) for r in runners],
     )
 
 
@@ -560,7 +671,8 @@ def list_market_book(ex: Exchange, params: w.ListMarketBookParams, account_id: s
             markets.append(m)
     if any(m.status == codes.CLOSED for m in markets) and any(m.status != codes.CLOSED for m in markets):
         markets = [m for m in markets if m.status != codes.CLOSED]
-    return [_market_book(m, m.runner_list, params, account_id, delayed, now_ms) for m in markets]
+    best = best_offers(ex, params.price_projection, params.currency_code)
+    return [_market_book(m, m.runner_list, params, account_id, best, delayed, now_ms) for m in markets]
 
 
 def list_runner_book(ex: Exchange, params: w.ListRunnerBookParams, account_id: str | None,
@@ -571,7 +683,8 @@ def list_runner_book(ex: Exchange, params: w.ListRunnerBookParams, account_id: s
     if m is None:
         return []
     r = m.runner(params.selection_id, to_handicap_h(params.handicap))
-    return [_market_book(m, [r] if r is not None else [], params, account_id, delayed, now_ms)]
+    best = best_offers(ex, params.price_projection, params.currency_code)
+    return [_market_book(m, [r] if r is not None else [], params, account_id, best, delayed, now_ms)]
 
 
 def in_currency(books: list[w.MarketBook], factor: float) -> list[w.MarketBook]:
@@ -672,7 +785,8 @@ def list_current_orders(ex: Exchange, params: w.ListCurrentOrdersParams, account
     count = min(max(count, 0), MAX_CURRENT_ORDERS)
     page = rows[start:start + count]
     return w.CurrentOrderSummaryReport(
-        current_orders=[current_order_to_wire(o, m) for o, m in page],
+        current_orders=[current_order_to_wire(o, m, params.include_item_description, params.include_source_id)
+                        for o, m in page],
         more_available=start + count < len(rows),
     )
 
@@ -680,12 +794,17 @@ def list_current_orders(ex: Exchange, params: w.ListCurrentOrdersParams, account
 # --- getAccountFunds -----------------------------------------------------------------------------
 
 
-def get_account_funds(ex: Exchange, account_id: str) -> wa.AccountFundsResponse:
+def get_account_funds(ex: Exchange, account_id: str, wallet: str | None = None) -> wa.AccountFundsResponse:
     """getAccountFunds (stream-identity-accounts.md §11.6, L13011-13028). Betfair reports exposure and
-    the exposure limit as negative amounts. An unknown account is INVALID_SESSION_INFORMATION."""
+    the exposure limit as negative amounts. An unknown account is INVALID_SESSION_INFORMATION. `wallet`
+    (003:L12732-12733): UK, the Global wallet, by default; the only one that holds money here, so the
+    AUSTRALIAN wallet is empty (as getAccountStatement has no items for it)."""
     acct = ex.accounts.get(account_id)
     if acct is None:
         raise ApiError("INVALID_SESSION_INFORMATION", "no such account", "AccountAPINGException")
+    if wallet not in (None, "UK"):
+        return wa.AccountFundsResponse(available_to_bet_balance=0.0, exposure=0.0, retained_commission=0.0,
+                                       discount_rate=0.0, points_balance=0, wallet=wallet)
     return wa.AccountFundsResponse(
         available_to_bet_balance=from_minor(acct.available_minor),
         exposure=-from_minor(acct.exposure_minor) if acct.exposure_minor else 0.0,

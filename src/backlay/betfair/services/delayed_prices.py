@@ -1,9 +1,9 @@
 """Price data for delayed application keys (003:L4767-4813).
 
 A delayed key sees price snapshots `delay_ms` old, at most 3 price levels, no traded volume by
-selection and no EX_ALL_OFFERS; market status, its own orders and funds stay live. Betfair's delay
-varies between 1 and 180 s; backlay's is fixed (BACKLAY_DELAYED_DATA_S, default 60 s) so that tests
-and tools can rely on it. A sampler snapshots each changed market at most once per `sample_ms`
+selection, no EX_ALL_OFFERS and no BSP near and far prices (003:L4805-4808); market status, its own
+orders and funds stay live. Betfair's delay varies between 1 and 180 s; backlay's is fixed
+(BACKLAY_DELAYED_DATA_S, default 60 s) so that tests and tools can rely on it. A sampler snapshots each changed market at most once per `sample_ms`
 (after its batch is durable), and keeps just enough history to answer `now - delay`.
 """
 
@@ -20,10 +20,13 @@ from backlay.core.exchange import Exchange
 from backlay.core.market import Market
 
 DELAYED_LEVELS = 3  # "Price Levels 3" (003:L4805)
+# levels kept per side: the 3 shown are rolled up from these (http/reads.py), so small levels still
+# leave 3 to show; a rollup of a ladder's first levels is the start of the whole ladder's rollup
+CAPTURED_LEVELS = 10
 
 
 class RunnerPrices(NamedTuple):
-    back: tuple[tuple[int, int], ...]  # (price_h, size_minor), best first
+    back: tuple[tuple[int, int], ...]  # (price_h, size_minor), best first, raw (not rolled up)
     lay: tuple[tuple[int, int], ...]
     last_traded_h: int | None
 
@@ -41,7 +44,8 @@ def capture(market: Market) -> MarketPrices:
     for r in market.runner_list:
         back, lay = r.book.available_to_back(), r.book.available_to_lay()
         total_available += sum(s for _p, s in back) + sum(s for _p, s in lay)
-        runners[r.key] = RunnerPrices(tuple(back[:DELAYED_LEVELS]), tuple(lay[:DELAYED_LEVELS]), r.book.last_traded_h)
+        runners[r.key] = RunnerPrices(tuple(back[:CAPTURED_LEVELS]), tuple(lay[:CAPTURED_LEVELS]),
+                                      r.book.last_traded_h)
     return MarketPrices(market.total_matched_minor, total_available, market.last_match_ms, runners)
 
 

@@ -302,7 +302,7 @@ class Hub:
                 # gets a fresh snapshot (_snap_now)
                 self.snaps.pop(mid, None)
                 continue
-            new = mv.snapshot(market, self.snaps.get(mid), runners, mid in definitions)
+            new = mv.snapshot(market, self.snaps.get(mid), runners, mid in definitions, ex.params.min_bet_size_minor)
             self.snaps[mid] = new
             if mid in definitions:
                 self._offer_market(market, touched)
@@ -634,6 +634,8 @@ class Hub:
         """Validate a marketSubscription; raises StreamError. `start` sends its image."""
         criteria = MarketCriteria.of(msg.marketFilter)
         shape = shape_of(msg.marketDataFilter)
+        if delayed and "SP_PROJECTED" in shape.fields:  # "BSP Far & Near Price Not Available" (003:L4808)
+            shape = shape._replace(fields=shape.fields - {"SP_PROJECTED"})
         shape = self._shapes.setdefault(shape, shape)
         canon = ws.encode([msg.marketFilter, sorted(shape.fields), shape.levels])
         crit = criteria_hash(canon)
@@ -691,7 +693,7 @@ class Hub:
         snap = self.snaps.get(mid)
         if snap is not None and mid not in self._dirty_runners:
             return snap
-        snap = mv.snapshot(market)
+        snap = mv.snapshot(market, rollup_minor=self._exchange().params.min_bet_size_minor)
         if mid not in self._dirty_runners:
             self.snaps[mid] = snap
         return snap

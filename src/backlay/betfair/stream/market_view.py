@@ -1,10 +1,11 @@
 """What the market stream shows of a market, and the change messages between two states of it.
 
 A `MarketSnap` is an immutable picture of one market in core units: its marketDefinition (already
-encoded, 003:L6401-6518), its traded volume and, per runner, the available-to-back and -lay ladders,
-the traded ladder, the last traded price and the runner's traded volume. It mirrors what
-listMarketBook reports, so that a client's stream cache and listMarketBook agree (a CLOSED market's
-ladders are empty in both). A snap reuses the previous one's parts that did not change (runners not
+encoded, 003:L6401-6518), its traded volume and, per runner, the available-to-back and -lay ladders
+(raw, and rolled up as listMarketBook's EX_BEST_OFFERS shows them by default, with and without
+virtual offers), the traded ladder, the last traded price and the runner's traded volume. It
+mirrors what listMarketBook reports, so that a client's stream cache and listMarketBook agree (a
+CLOSED market's ladders are empty in both). A snap reuses the previous one's parts that did not change (runners not
 touched by the batch, the definition when no MarketChanged came), so "unchanged" is `is`.
 
 `render_change` turns (previous, current) into one MarketChange (`mc` item) for one subscription
@@ -20,34 +21,41 @@ from typing import Final, NamedTuple
 
 import msgspec
 
+from backlay.betfair import ladders
 from backlay.betfair.wire import stream as ws
 from backlay.betfair.wire.common import Instant
 from backlay.core import bsp, codes
 from backlay.core import crossmatch as cx
 from backlay.core.market import Market, Runner
+from backlay.core.money import CURRENCIES
 
 Ladder = tuple[tuple[int, int], ...]  # (price_h, size_minor), best first (traded: by price ascending)
 
 MAX_LADDER_LEVELS: Final = 10  # ladderLevels 1..10 (003:L6309)
 DEFAULT_LADDER_LEVELS: Final = 3  # not in the spec; listMarketBook's default depth (003:L12517-12552)
+DEFAULT_ROLLUP_MINOR: Final = CURRENCIES["GBP"].min_bet_size_minor  # the hub passes its exchange's
 
 # MarketDescription.regulator values to the Stream API's codes (003:L11922-11928, 001:L1595-1621)
 REGULATOR_CODES: Final = {"GIBRALTAR REGULATOR": "MR_INT"}
 
 
 class RunnerSnap:
-    __slots__ = ("back", "lay", "ltp_h", "sp", "traded", "tv_minor", "vback", "vlay")
+    __slots__ = ("back", "lay", "ltp_h", "rback", "rlay", "sp", "traded", "tv_minor", "vback", "vlay")
 
     def __init__(self, back: Ladder, lay: Ladder, traded: Ladder, ltp_h: int | None, tv_minor: int,
-                 vback: Ladder | None = None, vlay: Ladder | None = None, sp: bsp.SpView | None = None) -> None:
-        self.back = back  # availableToBack: resting lays, highest price first
+                 vback: Ladder | None = None, vlay: Ladder | None = None, sp: bsp.SpView | None = None,
+                 rback: Ladder | None = None, rlay: Ladder | None = None) -> None:
+        self.back = back  # availableToBack: resting lays, highest price first (EX_ALL_OFFERS)
         self.lay = lay  # availableToLay: resting backs, lowest price first
         self.traded = traded
         self.ltp_h = ltp_h
         self.tv_minor = tv_minor
-        # the same with cross-matching's virtual offers merged in (EX_BEST_OFFERS_DISP), best 10 levels
-        self.vback = back if vback is None else vback
-        self.vlay = lay if vlay is None else vlay
+        # EX_BEST_OFFERS: the same rolled up (ladders.py), `back` itself when nothing is rolled
+        self.rback = back if rback is None else rback
+        self.rlay = lay if rlay is None else rlay
+        # EX_BEST_OFFERS_DISP: cross-matching's virtual offers merged in, then rolled up, best 10 levels
+        self.vback = self.rback if vback is None else vback
+        self.vlay = self.rlay if vlay is None else vlay
         self.sp = sp  # BSP markets: near, far, actual SP and the auction's money (bsp.view)
 
 
@@ -138,34 +146,45 @@ def _actual_sp(market: Market, r: Runner) -> float | bsp.Special | None:
 _EMPTY: Final[Ladder] = ()
 
 
-def runner_snap(market: Market, runner: Runner) -> RunnerSnap:
+def _rolled(ladder: Ladder | list[tuple[int, int]], rollup: ladders.Rollup) -> Ladder:
+    rolled = ladders.roll(ladder, rollup, MAX_LADDER_LEVELS)
+    return rolled if rolled is ladder and isinstance(rolled, tuple) else tuple(rolled[:MAX_LADDER_LEVELS])
+
+
+def runner_snap(market: Market, runner: Runner, rollup_minor: int = DEFAULT_ROLLUP_MINOR) -> RunnerSnap:
+    """`rollup_minor`: the exchange currency's minimum stake, listMarketBook's default STAKE rollup
+    (003:L12524-12535), which the best-offer ladders (batb/batl, bdatb/bdatl) show as it does."""
     book = runner.book
     sp = bsp.view(market, runner) if market.definition.bsp_market else None
     if market.status == codes.CLOSED:  # listMarketBook shows a closed market's ladders empty
         return RunnerSnap(_EMPTY, _EMPTY, _EMPTY, book.last_traded_h, book.total_matched_minor, sp=sp)
     traded = tuple(sorted((p, s) for p, s in book.traded.items() if s > 0))
-    back, lay = book.available_to_back(), book.available_to_lay()
+    back, lay = tuple(book.available_to_back()), tuple(book.available_to_lay())
+    rollup = ladders.Rollup(ladders.STAKE, rollup_minor)
+    rback, rlay = _rolled(back, rollup), _rolled(lay, rollup)
     vback = vlay = None
     if cx.crossing(market):
-        n = MAX_LADDER_LEVELS
-        vback = tuple(cx.merge_levels(back, cx.virtual_levels(market, runner.index, codes.BACK, n), codes.BACK, n))
-        vlay = tuple(cx.merge_levels(lay, cx.virtual_levels(market, runner.index, codes.LAY, n), codes.LAY, n))
-    return RunnerSnap(tuple(back), tuple(lay), traded, book.last_traded_h, book.total_matched_minor, vback, vlay,
-                      sp)
+        n = MAX_LADDER_LEVELS  # as many virtual prices as listMarketBook merges (reads.VIRTUAL_BEST_DEPTH)
+        vb = cx.merge_levels(list(back), cx.virtual_levels(market, runner.index, codes.BACK, n), codes.BACK, None)
+        vl = cx.merge_levels(list(lay), cx.virtual_levels(market, runner.index, codes.LAY, n), codes.LAY, None)
+        vback, vlay = _rolled(vb, rollup), _rolled(vl, rollup)
+    return RunnerSnap(back, lay, traded, book.last_traded_h, book.total_matched_minor, vback, vlay, sp,
+                      rback, rlay)
 
 
 def snapshot(market: Market, prev: MarketSnap | None = None, dirty_runners: Iterable[int] | None = None,
-             definition_changed: bool = True) -> MarketSnap:
+             definition_changed: bool = True, rollup_minor: int = DEFAULT_ROLLUP_MINOR) -> MarketSnap:
     """The market now. With `prev`, only `dirty_runners` (indexes) are read again, and the definition
-    only when `definition_changed`; a status change makes every runner dirty (a close empties them)."""
+    only when `definition_changed`; a status change makes every runner dirty (a close empties them).
+    `rollup_minor`: the best-offer ladders' rollup limit (runner_snap)."""
     status_changed = prev is None or prev.status != market.status
     # in a cross-matching market every runner's virtual offers depend on the other runners' books
     if prev is None or status_changed or dirty_runners is None or cx.crossing(market):
-        runners = tuple(runner_snap(market, r) for r in market.runner_list)
+        runners = tuple(runner_snap(market, r, rollup_minor) for r in market.runner_list)
     else:
         rs = list(prev.runners)
         for i in dirty_runners:
-            rs[i] = runner_snap(market, market.runner_list[i])
+            rs[i] = runner_snap(market, market.runner_list[i], rollup_minor)
         runners = tuple(rs)
     if prev is None or definition_changed or status_changed:
         defn = ws.encode(definition(market))
@@ -219,8 +238,8 @@ def _runner_change(runner: Runner, old: RunnerSnap | None, new: RunnerSnap, shap
     changed = False
     n = shape.levels
     if "EX_BEST_OFFERS" in f:
-        back, lay = _ladder_change(old.back if old else None, new.back, n), _ladder_change(old.lay if old else None,
-                                                                                           new.lay, n)
+        back, lay = _ladder_change(old.rback if old else None, new.rback, n), \
+            _ladder_change(old.rlay if old else None, new.rlay, n)
         if back:
             rc.batb, changed = back, True
         if lay:

@@ -19,6 +19,11 @@ Departures from the XML, for the clients (betting-api.md §1.7, [EXTERNAL]):
   RunnerProfitAndLoss.selectionId.
 - UpdateExecutionReport.customerRef, errorCode and marketId are always written (null when absent):
   betfair-parser requires the keys.
+- Fields that 003 documents and the XML lacks, appended after the XML's: listCurrentOrders'
+  includeItemDescription and includeSourceId (003:L10158-10171), listClearedOrders' includeSourceId
+  (003:L11330-11334); CurrentOrderSummary.currentItemDescription (the CurrentItemDescription type,
+  003:L12139-12145), sourceIdKey and sourceIdDescription (003:L12233-12238, also on
+  ClearedOrderSummary, 003:L12093-12095).
 """
 
 from __future__ import annotations
@@ -399,6 +404,16 @@ class CurrentOrderSummary(WireStruct, kw_only=True):
     regulator_code: str
     customer_order_ref: str | None = None
     customer_strategy_ref: str | None = None
+    # not in SportsAPING.xml: 003:L12233-12238 (includeItemDescription, includeSourceId, 003:L10158-10171)
+    current_item_description: CurrentItemDescription | None = None
+    source_id_key: str | None = None
+    source_id_description: str | None = None
+
+
+class CurrentItemDescription(WireStruct, kw_only=True):
+    """Not in SportsAPING.xml: 003:L12139-12145 (betfairlightweight reads it)."""
+
+    market_version: MarketVersion | None = None
 
 
 class ClearedOrderSummary(WireStruct, kw_only=True):
@@ -428,6 +443,8 @@ class ClearedOrderSummary(WireStruct, kw_only=True):
     size_cancelled: Size | None = None
     customer_order_ref: str | None = None
     customer_strategy_ref: str | None = None
+    source_id_key: str | None = None  # not in SportsAPING.xml: 003:L12093-12095, includeSourceId
+    source_id_description: str | None = None
 
 
 class ClearedOrderSummaryReport(WireStruct, kw_only=True):
@@ -726,6 +743,8 @@ class ListCurrentOrdersParams(WireStruct, kw_only=True):
     sort_dir: SortDir | None = None
     from_record: I32 | None = None
     record_count: I32 | None = None
+    include_item_description: bool | None = None  # not in SportsAPING.xml: 003:L10158-10171
+    include_source_id: bool | None = None
 
 
 class ListClearedOrdersParams(WireStruct, kw_only=True):
@@ -744,6 +763,7 @@ class ListClearedOrdersParams(WireStruct, kw_only=True):
     locale: str | None = None
     from_record: I32 | None = None
     record_count: I32 | None = None
+    include_source_id: bool | None = None  # not in SportsAPING.xml: 003:L11330-11334
 
 
 class PlaceOrdersParams(WireStruct, kw_only=True):
