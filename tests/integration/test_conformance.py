@@ -14,8 +14,9 @@ import requests
 from betfairlightweight import filters
 from betfairlightweight.exceptions import APIError
 from live_server import LiveServer
+from stream_support import client_for
 
-from backlay.demo import DEMO_PASSWORD, demo_app_key
+from backlay.demo import demo_app_key
 
 SOCCER = "1.900000001"
 CHELSEA = 48044
@@ -30,11 +31,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 @pytest.fixture(scope="module")
 def carol(live: LiveServer) -> betfairlightweight.APIClient:
-    client = betfairlightweight.APIClient("carol", DEMO_PASSWORD, app_key=demo_app_key("carol"))
-    client.identity_uri = f"{live.base}/api/"
-    client.api_uri = f"{live.base}/exchange/"
-    client.login_interactive()
-    return client
+    return client_for(live, "carol")
 
 
 def rpc(live: LiveServer, client: betfairlightweight.APIClient, method: str, params: Any,

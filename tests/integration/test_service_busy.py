@@ -21,10 +21,10 @@ import requests
 from betfairlightweight import filters
 from betfairlightweight.exceptions import APIError
 from live_server import ADMIN_AUTH, LiveServer
+from stream_support import client_for
 
 from backlay.betfair.http.app import Context
 from backlay.core.commands import Deposit
-from backlay.demo import DEMO_PASSWORD, demo_app_key
 
 SOCCER = "1.900000001"
 ARSENAL = 47999
@@ -44,11 +44,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 @pytest.fixture(scope="module")
 def client(live: LiveServer) -> betfairlightweight.APIClient:
-    c = betfairlightweight.APIClient("alice", DEMO_PASSWORD, app_key=demo_app_key("alice"))
-    c.identity_uri = f"{live.base}/api/"
-    c.api_uri = f"{live.base}/exchange/"
-    c.login_interactive()
-    return c
+    return client_for(live, "alice")
 
 
 def headers(client: betfairlightweight.APIClient) -> dict[str, str]:
