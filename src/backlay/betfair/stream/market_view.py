@@ -232,25 +232,30 @@ def _ladder_change(old: Ladder | None, new: Ladder, n: int) -> list[tuple[int, f
     return _level_diff(old, new, n) if old is not new else []
 
 
+def _best_change(rc: ws.RunnerChange, names: tuple[str, str], old: tuple[Ladder, Ladder] | None,
+                 new: tuple[Ladder, Ladder], n: int) -> bool:
+    """Set the back and lay level ladders that changed (`names`: the RunnerChange's fields for them);
+    whether any did."""
+    changed = False
+    for i, name in enumerate(names):
+        levels = _ladder_change(old[i] if old is not None else None, new[i], n)
+        if levels:
+            setattr(rc, name, levels)
+            changed = True
+    return changed
+
+
 def _runner_change(runner: Runner, old: RunnerSnap | None, new: RunnerSnap, shape: Shape) -> ws.RunnerChange | None:
     f = shape.fields
     rc = ws.RunnerChange(id=runner.selection_id, hc=runner.handicap_h / 100 if runner.handicap_h else None)
     changed = False
     n = shape.levels
     if "EX_BEST_OFFERS" in f:
-        back, lay = _ladder_change(old.rback if old else None, new.rback, n), \
-            _ladder_change(old.rlay if old else None, new.rlay, n)
-        if back:
-            rc.batb, changed = back, True
-        if lay:
-            rc.batl, changed = lay, True
+        changed = _best_change(rc, ("batb", "batl"), (old.rback, old.rlay) if old else None, (new.rback, new.rlay),
+                               n) or changed
     if "EX_BEST_OFFERS_DISP" in f:  # virtual offers included (003:L6317-6325)
-        back, lay = _ladder_change(old.vback if old else None, new.vback, n), \
-            _ladder_change(old.vlay if old else None, new.vlay, n)
-        if back:
-            rc.bdatb, changed = back, True
-        if lay:
-            rc.bdatl, changed = lay, True
+        changed = _best_change(rc, ("bdatb", "bdatl"), (old.vback, old.vlay) if old else None, (new.vback, new.vlay),
+                               n) or changed
     if "EX_ALL_OFFERS" in f:
         if old is None:
             atb, atl = _prices(new.back), _prices(new.lay)
