@@ -3,8 +3,9 @@
 A delayed key sees price snapshots `delay_ms` old, at most 3 price levels, no traded volume by
 selection, no EX_ALL_OFFERS and no BSP near and far prices (003:L4805-4808); market status, its own
 orders and funds stay live. Betfair's delay varies between 1 and 180 s; backlay's is fixed
-(BACKLAY_DELAYED_DATA_S, default 60 s) so that tests and tools can rely on it. A sampler snapshots each changed market at most once per `sample_ms`
-(after its batch is durable), and keeps just enough history to answer `now - delay`.
+(BACKLAY_DELAYED_DATA_S, default 60 s) so that tests and tools can rely on it. A sampler snapshots
+each changed market at most once per `sample_ms` (after its batch is durable), and keeps just enough
+history to answer `now - delay`.
 """
 
 from __future__ import annotations
