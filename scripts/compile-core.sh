@@ -15,5 +15,6 @@ rm -rf "$out" && mkdir -p "$out" && cp -r src/backlay "$out/"
     backlay/core/context.py backlay/core/risk.py backlay/core/unmatched.py backlay/core/dedup.py \
     backlay/core/crossmatch.py backlay/core/matching.py backlay/core/bsp.py backlay/core/placing.py \
     backlay/core/edits.py backlay/core/accounts.py backlay/core/lifecycle.py backlay/core/definitions.py \
-    backlay/core/settlement.py backlay/core/exchange.py >/dev/null )
+    backlay/core/settlement.py backlay/core/fixed_odds_book.py \
+    backlay/core/fixed_odds.py backlay/core/exchange.py >/dev/null )
 touch "$stamp"

@@ -35,6 +35,8 @@ class Config:
     stream_max_connections: int = 10  # stream connections per application key (over all stream workers)
     stream_workers: int = 0  # processes serving the Stream API (0: the server's own event loop)
     log_level: str = "WARNING"  # of the server's and the stream workers' logs
+    provider_prefix: str = "/provider/v1"  # the provider endpoint's path on the API port (docs/provider-api.md)
+    provider_deadline_ms: int = 3_000  # a betslip not durable by then answers REQUEST_TIMED_OUT (503)
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, **flags: Any) -> Config:
@@ -67,6 +69,11 @@ class Config:
         for name in ("snapshot_every", "max_pending_commands", "stream_max_connections"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}: must be 1 or more")
+        prefix = self.provider_prefix
+        if not prefix.startswith("/") or prefix.endswith("/") or prefix.startswith("/admin") or "?" in prefix:
+            raise ConfigError(f"provider_prefix: {prefix!r} must start with / and not end with / (nor be /admin...)")
+        if self.provider_deadline_ms < 1:
+            raise ConfigError("provider_deadline_ms: must be 1 or more")
         if self.delayed_data_s < 0 or self.stream_workers < 0:
             raise ConfigError("delayed_data_s and stream_workers must be 0 or more")
 
@@ -126,4 +133,6 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "stream_max_connections": ("BACKLAY_STREAM_MAX_CONNECTIONS", _whole),
     "stream_workers": ("BACKLAY_STREAM_WORKERS", _whole),
     "log_level": ("BACKLAY_LOG_LEVEL", _level),
+    "provider_prefix": ("BACKLAY_PROVIDER_PREFIX", str),
+    "provider_deadline_ms": ("BACKLAY_PROVIDER_DEADLINE_MS", _whole),
 }

@@ -41,6 +41,7 @@ from backlay.engine.sequencer import Sequencer
 from backlay.engine.sqlite import SqliteJournal
 from backlay.identity import tls
 from backlay.identity.store import IdentityStore
+from backlay.provider.api import ProviderApi
 from backlay.runtime import freeze_heap, tune_gc
 
 log = logging.getLogger(__name__)
@@ -120,9 +121,12 @@ class Server:
         admin = AdminApi(cfg.resolve_admin_token(), lambda: engine.exchange, sequencer.submit, identity,
                          on_client_cert=lambda pem: tls.add_client_cert(tls_context, pem),
                          submit_follow_up=lambda cmd: sequencer.submit(cmd, bounded=False))
+        provider = ProviderApi(cfg.provider_prefix, lambda: engine.exchange, sequencer.submit, identity,
+                               wall_clock_ms, cfg.provider_deadline_ms)
         app = App(lambda: engine.exchange, sequencer.submit, identity, all_handlers(heartbeats),
-                  wait_placement=placements.wait, mounts={ADMIN_PREFIX: admin.handle}, delayed_prices=delayed_prices,
-                  dev_mode=cfg.dev_mode)
+                  wait_placement=placements.wait,
+                  mounts={ADMIN_PREFIX: admin.handle, cfg.provider_prefix: provider.handle},
+                  delayed_prices=delayed_prices, dev_mode=cfg.dev_mode)
         return Server(engine, sequencer, identity, app, heartbeats, delayed_prices, tls_context, cert_path,
                       hub, stream, stream_tls, cfg, key_path)
 
@@ -232,6 +236,8 @@ async def serve(cfg: Config, with_demo: bool) -> None:
             print(f"Stream API served by {server.stream_workers.n} worker processes")
         token_note = "as configured" if cfg.admin_token else f"in {cfg.data_dir / 'admin-token'}"
         print(f"admin API on http://{host}:{port}/admin/v1 (bearer token {token_note}; docs/admin-api.md)")
+        print(f"provider API on http://{host}:{port}{cfg.provider_prefix} (signed by providers registered through "
+              f"the admin API; docs/provider-api.md)")
         config = uvicorn.Config(server.app, host=host, port=port, log_level="warning", http="httptools",
                                 loop="none", lifespan="off", timeout_keep_alive=180,
                                 # at log level warning no access line is written, but uvicorn would still

@@ -50,7 +50,7 @@ def test_the_openapi_document_describes_every_route(live: LiveServer) -> None:
     doc = requests.get(f"{live.base}/admin/v1/openapi.json", timeout=10).json()
     assert doc["openapi"].startswith("3.") and doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     ops = {(m.upper(), p) for p, item in doc["paths"].items() for m in item}
-    assert ("POST", "/admin/v1/markets/{marketId}/settle") in ops and len(ops) == 33
+    assert ("POST", "/admin/v1/markets/{marketId}/settle") in ops and len(ops) == 39  # 6 of them fixed-odds
     assert all(p.startswith("/admin/v1/") for _, p in ops)
 
 
@@ -225,3 +225,34 @@ def test_plain_http_certlogin_only_in_dev_mode(live: LiveServer, tmp_path: Path)
                                           b"username=dev&password=dev-password"))
     assert status == 200 and body["loginStatus"] == "SUCCESS" and body["sessionToken"]
     identity.close()
+
+
+def test_providers_are_registered_listed_and_removed(live: LiveServer) -> None:
+    """Issue 17 item 5: providers (id, secret) through the admin API; the secret is shown once."""
+    made = admin(live, "POST", "/providers", {"providerId": "acme-admin"}, 201)
+    assert made["providerId"] == "acme-admin" and len(made["secret"]) >= 32
+    given = admin(live, "POST", "/providers", {"providerId": "acme-given", "secret": "k" * 32}, 201)
+    assert given["secret"] == "k" * 32
+    assert admin(live, "POST", "/providers", {"providerId": "acme-admin"}, 409)["error"]["code"] == "PROVIDER_EXISTS"
+    assert admin(live, "POST", "/providers", {"providerId": "short", "secret": "x"}, 400)["error"]["code"]
+    listed = {p["providerId"]: p for p in admin(live, "GET", "/providers")}
+    assert {"acme-admin", "acme-given"} <= set(listed) and "secret" not in listed["acme-admin"]
+    assert admin(live, "DELETE", "/providers/acme-given") == {"ok": True}
+    assert admin(live, "DELETE", "/providers/acme-given", status=404)["error"]["code"] == "NO_SUCH_PROVIDER"
+
+
+def test_betting_limits_round_trip(live: LiveServer) -> None:
+    """Issue 17 item 6: a user's fixed-odds limits are set (replacing the old ones) and read back."""
+    limits = {"minStake": "0.50", "maxStake": 500, "blockedUntil": "2030-01-01T00:00:00.000Z",
+              "blockReason": "SELF_EXCLUSION",
+              "marketTypes": [{"marketTypeId": "MATCH_ODDS", "maxStake": "100", "maxLiability": "250.00"}]}
+    got = admin(live, "PUT", "/accounts/carol/betting-limits", limits)
+    assert got == {"minStake": 0.5, "maxStake": 500.0, "blockedUntil": "2030-01-01T00:00:00.000Z",
+                   "blockReason": "SELF_EXCLUSION",
+                   "marketTypes": [{"marketTypeId": "MATCH_ODDS", "maxStake": 100.0, "maxLiability": 250.0}]}
+    assert admin(live, "GET", "/accounts/carol/betting-limits") == got
+    assert admin(live, "PUT", "/accounts/carol/betting-limits", {}) == {}  # no limits: nothing to show
+    bad = admin(live, "PUT", "/accounts/carol/betting-limits", {"maxStake": "-1"}, 400)
+    assert bad["error"]["code"] == "INVALID_AMOUNT"
+    assert admin(live, "GET", "/accounts/nobody/betting-limits", status=404)["error"]["code"] == "NO_SUCH_ACCOUNT"
+    assert admin(live, "GET", "/accounts/carol/fixed-odds-bets") == []

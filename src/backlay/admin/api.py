@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import json
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -22,6 +23,7 @@ from urllib.parse import unquote
 import msgspec
 from msgspec import UNSET
 
+from backlay.admin import providers
 from backlay.admin import wire as t
 from backlay.betfair.http.app import WithHeaders
 from backlay.betfair.wire import Instant
@@ -32,6 +34,7 @@ from backlay.core.market import Market
 from backlay.core.reports import AdminResult, Result
 from backlay.engine.sequencer import QueueFull
 from backlay.identity.store import IdentityStore
+from backlay.provider import wire as provider_wire
 
 PREFIX = "/admin/v1"
 NOT_FOUND_CODES = {AdminErr.NO_SUCH_ACCOUNT, AdminErr.NO_SUCH_MARKET, AdminErr.NO_SUCH_RUNNER}
@@ -270,6 +273,20 @@ class AdminApi:
             code = result.error or "ERROR"
             status = 404 if code in NOT_FOUND_CODES else 409 if code in CONFLICT_CODES else 400
             raise AdminError(status, code, result.detail or code)
+
+    @property
+    def exchange(self) -> Exchange:
+        return self._exchange()
+
+    @staticmethod
+    def now_ms() -> int:
+        return time.time_ns() // 1_000_000
+
+    async def run(self, cmd: c.Command) -> None:
+        await self._run(cmd)
+
+    def account_id(self, params: dict[str, str]) -> str:
+        return self._account_id(params)
 
     def _account_id(self, params: dict[str, str]) -> str:
         account_id = params["accountId"]
@@ -551,6 +568,7 @@ class AdminApi:
             Route("PUT", PREFIX + "/races/{raceId}", "Set a race's status (Race Status API); raceId is "
                   "<eventId>.<hhmm> GMT", self.put_race, t.RaceStatus, t.Race),
         ]
+        routes += providers.routes(self, PREFIX)
         for r in routes:
             pattern = re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(r.path))
             object.__setattr__(r, "regex", re.compile(pattern))
@@ -563,6 +581,7 @@ class AdminApi:
         for r in self.routes:
             types += [x for x in (r.body, r.response) if x is not None]
         schemas, components = msgspec.json.schema_components(types, ref_template="#/components/schemas/{name}")
+        provider_wire.document_decimals(components)  # the fixed-odds bets' decimals are numbers (providers.py)
         by_type = dict(zip(types, schemas))
         error = {"description": "error", "content": {"application/json": {"schema": by_type[t.ErrorResponse]}}}
         busy = {**error, "description": f"{BUSY_CODE}: the command queue is full, nothing was done; retry",

@@ -244,3 +244,34 @@ class Race(Body, kw_only=True):
     race_status: str
     last_updated: str
     sequence: int
+
+
+# --- fixed-odds: providers and betting limits (docs/provider-api.md) ---------------------------
+
+
+class CreateProvider(Body, kw_only=True):
+    provider_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
+    secret: Annotated[str, msgspec.Meta(min_length=32, max_length=256)] | None = None  # default: generated
+
+
+class Provider(Body, kw_only=True):
+    provider_id: str
+    created: Date
+    secret: str | None = None  # only in the answer that created it
+
+
+class MarketTypeLimit(Body, kw_only=True):
+    market_type_id: Id
+    min_stake: Amount | None = None
+    max_stake: Amount | None = None
+    max_liability: Amount | None = None  # potential winnings (payout - stake) over the user's open bets
+
+
+class BettingLimits(Body, kw_only=True):
+    """A user's fixed-odds limits (the whole set: what is left out is removed)."""
+
+    min_stake: Amount | None = None
+    max_stake: Amount | None = None
+    market_types: list[MarketTypeLimit] = msgspec.field(default_factory=list)
+    blocked_until: Date | None = None  # a cool-down or self-exclusion until then
+    block_reason: Literal["COOL_DOWN", "SELF_EXCLUSION"] | None = None

@@ -155,3 +155,20 @@ class AdminErr:
     INVALID_STATUS: Final = "INVALID_STATUS"
     INVALID_CATALOGUE_ENTRY: Final = "INVALID_CATALOGUE_ENTRY"
     INVALID_RACE_STATUS: Final = "INVALID_RACE_STATUS"
+
+
+class FixedOddsErr:
+    """Errors of the fixed-odds commands: 002's codes (the HTTP status is the edge's, provider/api.py) and
+    the follow-up calls' own (docs/provider-api.md)."""
+
+    INVALID_USER: Final = "INVALID_USER"
+    USER_BLOCKED: Final = "USER_BLOCKED"
+    INVALID_BET_DETAILS: Final = "INVALID_BET_DETAILS"
+    INVALID_STAKE: Final = "INVALID_STAKE"
+    INSUFFICIENT_FUNDS: Final = "INSUFFICIENT_FUNDS"
+    IDEMPOTENCY_KEY_REUSED: Final = "IDEMPOTENCY_KEY_REUSED"
+    BET_NOT_FOUND: Final = "BET_NOT_FOUND"
+    BET_ALREADY_SETTLED: Final = "BET_ALREADY_SETTLED"
+    BET_NOT_SETTLED: Final = "BET_NOT_SETTLED"
+    BET_ROLLED_BACK: Final = "BET_ROLLED_BACK"
+    INVALID_RESULT: Final = "INVALID_RESULT"

@@ -323,6 +323,93 @@ class AdvanceTime(Cmd, frozen=True, kw_only=True):
     `Exchange.next_due_ms()` has passed."""
 
 
+# --- fixed-odds bets (the provider endpoint of seed 002) -----------------------------------------
+
+
+class FixedOddsBet(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True, gc=False):
+    """One single bet of a betslip (002 BetDetails) in core units: decimalPrice = price_units /
+    10**price_scale exactly. `details` is the bet's 002 BetDetails JSON as the edge re-encoded it
+    (canonical), stored with the bet and echoed back, so the core keeps one bytes object per bet."""
+
+    bet_id: str
+    market_type_id: str
+    stake_minor: int
+    price_units: int
+    price_scale: int
+    details: bytes = b""
+
+
+class PlaceBetslip(Cmd, frozen=True, kw_only=True):
+    """002's POST /bet: every bet placed, or none. `request_sha256` identifies the request under its
+    idempotency key (the same key with another request is refused)."""
+
+    provider_id: str
+    idempotency_key: str
+    request_sha256: str
+    account_id: str
+    bets: list[FixedOddsBet]
+
+
+class BetResult(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True, gc=False):
+    """A fixed-odds bet's result: WON pays floor(stake x decimalPrice x payout factor) (factor = units /
+    10**scale, 1 unless a dead heat or a partial result), LOST nothing, VOID and PUSH the stake back."""
+
+    bet_id: str
+    outcome: str  # WON | LOST | VOID | PUSH
+    factor_units: int = 1
+    factor_scale: int = 0
+    settled_ms: int | None = None  # when the event was settled, as the provider says; default: now
+
+
+class ResultBets(Cmd, frozen=True, kw_only=True):
+    """Result pending bets (`resettle` false) or change the result of resulted ones (`resettle` true,
+    with compensating statement items). All of them, or none."""
+
+    provider_id: str
+    idempotency_key: str
+    request_sha256: str
+    results: list[BetResult]
+    resettle: bool = False
+
+
+class UnsettleBets(Cmd, frozen=True, kw_only=True):
+    """Take resulted bets back to pending, reversing their payouts."""
+
+    provider_id: str
+    idempotency_key: str
+    request_sha256: str
+    bet_ids: list[str]
+
+
+class RollbackBets(Cmd, frozen=True, kw_only=True):
+    """Cancel pending bets, stake back (the provider's path after a timeout). An unknown bet id answers
+    success and blocks a later placement with that id."""
+
+    provider_id: str
+    idempotency_key: str
+    request_sha256: str
+    bet_ids: list[str]
+
+
+class MarketTypeLimit(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True, gc=False):
+    market_type_id: str
+    min_stake_minor: int | None = None
+    max_stake_minor: int | None = None
+    max_liability_minor: int | None = None  # potential winnings (payout - stake) over open bets
+
+
+class SetBettingLimits(Cmd, frozen=True, kw_only=True):
+    """Responsible-gambling and regulatory limits on an account's fixed-odds bets (replaces the old
+    ones). `blocked_until_ms`: a cool-down or self-exclusion (`block_reason`) until then."""
+
+    account_id: str
+    min_stake_minor: int | None = None
+    max_stake_minor: int | None = None
+    market_types: list[MarketTypeLimit] = msgspec.field(default_factory=list)
+    blocked_until_ms: int | None = None
+    block_reason: str | None = None  # COOL_DOWN | SELF_EXCLUSION
+
+
 Command = (
     PlaceOrders
     | CancelOrders
@@ -350,4 +437,9 @@ Command = (
     | UpsertEvent
     | SetRaceStatus
     | AdvanceTime
+    | PlaceBetslip
+    | ResultBets
+    | UnsettleBets
+    | RollbackBets
+    | SetBettingLimits
 )

@@ -16,7 +16,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Any, ClassVar, Final
 
-from . import accounts, definitions, edits, lifecycle, placing, settlement
+from . import accounts, definitions, edits, fixed_odds, lifecycle, placing, settlement
 from .codes import AdminErr
 from .commands import (
     AdvanceTime,
@@ -26,18 +26,23 @@ from .commands import (
     CreateAccount,
     CreateMarket,
     Deposit,
+    PlaceBetslip,
     PlaceOrders,
     RemoveRunner,
     ReplaceOrders,
     ResettleMarket,
+    ResultBets,
+    RollbackBets,
     SetAccountStatus,
     SetBestExecution,
+    SetBettingLimits,
     SetExposureLimit,
     SetLossLimit,
     SetMarketStatus,
     SetRaceStatus,
     SettleMarket,
     TurnInPlay,
+    UnsettleBets,
     UnsettleMarket,
     UpdateMarketDefinition,
     UpdateOrders,
@@ -72,6 +77,10 @@ HANDLERS: Final[dict[type, Callable[[Ctx, Any], Result]]] = {
     UpsertEvent: definitions.upsert_event,
     SetRaceStatus: definitions.set_race_status,
     AdvanceTime: _advance_time,
+    PlaceBetslip: fixed_odds.place_betslip,
+    ResultBets: fixed_odds.result_bets,
+    UnsettleBets: fixed_odds.unsettle_bets,
+    RollbackBets: fixed_odds.rollback_bets,
 }
 # operator commands on one market (`cmd.market_id`): the handler gets the market, or the command NO_SUCH_MARKET
 MARKET_HANDLERS: Final[dict[type, Callable[[Ctx, Any, Market], AdminResult]]] = {
@@ -93,6 +102,7 @@ ACCOUNT_HANDLERS: Final[dict[type, Callable[[Ctx, Any, Account], AdminResult]]] 
     SetExposureLimit: accounts.set_exposure_limit,
     SetLossLimit: accounts.set_loss_limit,
     SetBestExecution: accounts.set_best_execution,
+    SetBettingLimits: fixed_odds.set_betting_limits,
 }
 
 
@@ -101,7 +111,7 @@ class Exchange(ExchangeState):
     _STATE: ClassVar[tuple[str, ...]] = (
         "currency", "params", "accounts", "markets", "orders", "next_bet_id", "next_match_id", "next_token",
         "next_settlement_id", "commission_collected_minor", "customer_refs", "customer_ref_expiry", "delayed",
-        "ledger", "catalogue", "now_ms")
+        "ledger", "catalogue", "fixed_odds", "now_ms")
 
     def __getstate__(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in Exchange._STATE}
@@ -154,8 +164,9 @@ class Exchange(ExchangeState):
     # --- invariants and identity -------------------------------------------------------------------
 
     def total_money_minor(self) -> int:
-        """Balances plus commission collected: always deposits minus withdrawals."""
-        return sum(a.balance_minor for a in self.accounts.values()) + self.commission_collected_minor
+        """Balances, commission collected and the fixed-odds book's takings: always deposits minus withdrawals."""
+        return sum(a.balance_minor for a in self.accounts.values()) + self.commission_collected_minor \
+            + self.fixed_odds.book_minor
 
     def check_invariants(self) -> None:
         """Every invariant of the state, asserted (the tests call this; so does each snapshot, in the
@@ -175,8 +186,20 @@ class Exchange(ExchangeState):
         for acct in self.accounts.values():
             assert acct.exposure_minor == sum(acct.exposure_by_market.values())
             assert acct.exposure_minor >= 0
+        self._check_fixed_odds()
         deposits = sum(a.deposits_minor - a.withdrawals_minor for a in self.accounts.values())
         assert self.total_money_minor() == deposits, "money is not conserved"
+
+    def _check_fixed_odds(self) -> None:
+        """Open liability is the sum over PENDING bets; each closed bet paid what its status says."""
+        book = self.fixed_odds
+        liability: dict[tuple[str, str], int] = {}
+        for record in book.bets.values():
+            if record.bet is not None and record.status == "PENDING":
+                key = (record.account_id, record.bet.market_type_id)
+                liability[key] = liability.get(key, 0) + record.liability_minor
+                assert record.paid_minor == 0
+        assert {k: v for k, v in liability.items() if v} == book.open_liability, "fixed-odds liability"
 
     def fingerprint(self) -> str:
         """A hash of the whole state: identical histories give identical fingerprints."""
@@ -190,6 +213,7 @@ class Exchange(ExchangeState):
             tuple((d.token, d.due_ms, tuple(o.bet_id for o in d.orders)) for d in self.delayed),
             self.ledger.state_tuple(),
             self.catalogue.state_tuple(),
+            self.fixed_odds.state_tuple(),
         )
         return hashlib.sha256(repr(parts).encode()).hexdigest()
 

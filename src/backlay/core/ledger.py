@@ -38,7 +38,8 @@ class StatementItem(msgspec.Struct, kw_only=True):
     commission_rate_bp: int | None = None
     gross_bet_amount_minor: int = 0
     dead_heat_divisor: float | None = None
-    reference: str | None = None  # deposits and withdrawals
+    reference: str | None = None  # deposits and withdrawals; fixed-odds bets: "FIXED_ODDS <provider> <betId> <what>"
+    fixed_odds: bool = False  # a fixed-odds bet's placement, payout, void or rollback (core/fixed_odds.py)
 
 
 class ClearedOrder(msgspec.Struct, kw_only=True):

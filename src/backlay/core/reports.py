@@ -87,8 +87,41 @@ class AdminResult(msgspec.Struct, kw_only=True, gc=False):
     data: Any = None
 
 
+class FailedBet(msgspec.Struct, kw_only=True, gc=False):
+    """002's FailedBet: the bet's index in the request and the limit it breached (minor units)."""
+
+    index: int
+    min_stake_minor: int | None = None
+    max_stake_minor: int | None = None
+
+
+class BetOutcome(msgspec.Struct, kw_only=True, gc=False):
+    """What a fixed-odds command did to one bet: its status after and the money it moved (+ to the user)."""
+
+    bet_id: str
+    status: str  # PENDING | WON | LOST | VOID | PUSH | ROLLED_BACK
+    amount_minor: int = 0
+    potential_payout_minor: int = 0
+
+
+class FixedOddsResult(msgspec.Struct, kw_only=True, gc=False):
+    """The result of a fixed-odds command (PlaceBetslip, ResultBets, UnsettleBets, RollbackBets). `ok`
+    false: `error` is the documented code and nothing changed. `replayed`: the idempotency key had been
+    used with this very request, and this is the first answer again (`ts_ms` its time)."""
+
+    ok: bool
+    ts_ms: int
+    error: str | None = None
+    detail: str | None = None
+    failed_bets: list[FailedBet] = msgspec.field(default_factory=list)
+    bets: list[BetOutcome] = msgspec.field(default_factory=list)
+    balance_minor: int = 0
+    replayed: bool = False
+
+
 Result = (
     PlaceExecutionReport | CancelExecutionReport | ReplaceExecutionReport | UpdateExecutionReport | AdminResult
+    | FixedOddsResult
 )
 
 OK = AdminResult(ok=True)

@@ -16,6 +16,7 @@ from . import codes
 from .catalogue import Catalogue
 from .commands import PlaceInstruction
 from .compiled import mypyc_attr
+from .fixed_odds_book import FixedOddsBook
 from .ledger import Ledger
 from .market import Market
 from .money import CURRENCIES, CurrencyParams
@@ -103,4 +104,5 @@ class ExchangeState:
         self.delayed: list[Delayed] = []  # by (due_ms, token)
         self.ledger = Ledger()
         self.catalogue = Catalogue()
+        self.fixed_odds = FixedOddsBook()  # bets of the provider endpoint (fixed_odds.py)
         self.now_ms = 0

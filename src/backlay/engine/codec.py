@@ -23,8 +23,9 @@ _encode = _ENCODER.encode
 _decode = _DECODER.decode
 
 SNAPSHOT_MAGIC = b"BLAYSNAP"
-SNAPSHOT_FORMAT = 5  # 2: cross-matching (Market.house_bets) and BSP (Runner.bsp_*, sp_*); 3: Order.fragments a tuple;
-# 4: Order.voided_ms; 5: the core in stages (Prepared and Delayed in core/state.py, Account.status an enum)
+SNAPSHOT_FORMAT = 6  # 2: cross-matching (Market.house_bets) and BSP (Runner.bsp_*, sp_*); 3: Order.fragments a tuple;
+# 4: Order.voided_ms; 5: the core in stages (Prepared and Delayed in core/state.py, Account.status an enum);
+# 6: the fixed-odds book (ExchangeState.fixed_odds, StatementItem.fixed_odds)
 # magic, format version, seq, last_ts_ms, fingerprint length (the fingerprint and the pickle follow)
 _HEADER = struct.Struct(">8sHqqH")
 

@@ -47,6 +47,8 @@ CREATE TABLE IF NOT EXISTS client_certs (
     fingerprint TEXT PRIMARY KEY, account_id TEXT NOT NULL, pem TEXT NOT NULL, subject TEXT NOT NULL,
     not_after TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS client_certs_by_account ON client_certs (account_id);
+CREATE TABLE IF NOT EXISTS providers (
+    provider_id TEXT PRIMARY KEY, secret TEXT NOT NULL, created_ms INTEGER NOT NULL);
 """
 
 
@@ -56,6 +58,14 @@ class Session:
     account_id: str
     app_key: str | None
     expires_ms: int
+
+
+@dataclass(frozen=True)
+class Provider:
+    """A betting content provider allowed to call the provider endpoint (provider/api.py)."""
+
+    provider_id: str
+    created_ms: int
 
 
 @dataclass(frozen=True)
@@ -143,6 +153,7 @@ class IdentityStore:
         self._cache = cache
         self._keys: dict[str, AppKey] = {}
         self._sessions: dict[str, Session] = {}
+        self._provider_secrets: dict[str, bytes] = {}
 
     def close(self) -> None:
         with self._lock:
@@ -194,6 +205,42 @@ class IdentityStore:
             rows = self._conn.execute("SELECT app_key, account_id, name, delayed FROM app_keys WHERE account_id = ? "
                                       "ORDER BY name, delayed", (account_id,)).fetchall()
         return [AppKey(r[0], r[1], r[2], bool(r[3])) for r in rows]
+
+    # --- betting content providers (the provider endpoint's callers) --------------------------------
+
+    def create_provider(self, provider_id: str, secret: str, now_ms: int) -> bool:
+        """Register a provider with its HMAC secret; False when the id is taken."""
+        with self._lock:
+            try:
+                self._conn.execute("INSERT INTO providers (provider_id, secret, created_ms) VALUES (?, ?, ?)",
+                                   (provider_id, secret, now_ms))
+            except sqlite3.IntegrityError:
+                return False
+        return True
+
+    def provider_secret(self, provider_id: str) -> bytes | None:
+        secret = self._provider_secrets.get(provider_id)
+        if secret is not None:
+            return secret
+        with self._lock:
+            row = self._conn.execute("SELECT secret FROM providers WHERE provider_id = ?", (provider_id,)).fetchone()
+        if row is None:
+            return None
+        secret = str(row[0]).encode()
+        if self._cache:
+            self._provider_secrets[provider_id] = secret
+        return secret
+
+    def providers(self) -> list[Provider]:
+        with self._lock:
+            rows = self._conn.execute("SELECT provider_id, created_ms FROM providers ORDER BY provider_id").fetchall()
+        return [Provider(r[0], r[1]) for r in rows]
+
+    def remove_provider(self, provider_id: str) -> bool:
+        with self._lock:
+            cur = self._conn.execute("DELETE FROM providers WHERE provider_id = ?", (provider_id,))
+        self._provider_secrets.pop(provider_id, None)
+        return cur.rowcount > 0
 
     # --- login, sessions ---------------------------------------------------------------------------
 

@@ -63,7 +63,8 @@ class Context:
 
 Handler = Callable[[Context, Any], Awaitable[Any]]
 # Another API on the same port under a path prefix (the admin API, and the services that follow):
-# (method, path, headers, body) -> (HTTP status, JSON-encodable payload or bytes)
+# (method, path, headers, body) -> (HTTP status, JSON-encodable payload or bytes). The raw query string
+# comes in headers[":query"] (a name no real header can have).
 Mount = Callable[[str, str, dict[str, str], bytes], Awaitable[tuple[int, Any]]]
 
 
@@ -146,6 +147,7 @@ class App:
         if scope["type"] != "http":
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        headers[":query"] = scope.get("query_string", b"").decode("latin-1")
         body = await self._read_body(receive)
         if body is None:
             await self._respond(send, headers, 413, {"faultcode": "Client", "faultstring": "DSC-0008"})

@@ -406,7 +406,7 @@ def get_account_statement(ex: Exchange, params: wa.GetAccountStatementParams,
     """getAccountStatement (stream-identity-accounts.md §11.3, L12760-12801): the account's items newest
     first, as in the resettlement example (001:L1052-1593). itemDateRange applies when includeItem is ALL
     or absent (L12777-12786); only the last 90 days are kept. EXCHANGE = bet and commission rows (those
-    with a market), DEPOSITS_WITHDRAWALS = rows without one, POKER_ROOM = none. Only the UK wallet exists."""
+    with a market), DEPOSITS_WITHDRAWALS = rows without one (fixed-odds bets' rows appear under ALL only), POKER_ROOM = none. Only the UK wallet exists."""
     start, count = _page(params.from_record, params.record_count, MAX_STATEMENT_ITEMS, "AccountAPINGException")
     include = params.include_item or "ALL"
     items: list[CoreStatementItem] = []
@@ -419,7 +419,7 @@ def get_account_statement(ex: Exchange, params: wa.GetAccountStatementParams,
                 continue
             if include == "EXCHANGE" and item.market_id is None:
                 continue
-            if include == "DEPOSITS_WITHDRAWALS" and item.market_id is not None:
+            if include == "DEPOSITS_WITHDRAWALS" and (item.market_id is not None or item.fixed_odds):
                 continue
             items.append(item)
     # newest first; items written together keep the reverse of their writing order (001:L1063-1124)
