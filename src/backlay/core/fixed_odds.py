@@ -274,6 +274,7 @@ def _settle(ctx: Ctx, acct: Account, record: FixedOddsRecord, result: BetResult)
     paid = _payout_minor(record, result)
     ctx.state.fixed_odds.add_liability(acct.account_id, bet.market_type_id, -record.liability_minor)
     record.status, record.paid_minor, record.closed_ms = result.outcome, paid, ctx.ts_ms
+    ctx.state.fixed_odds.closed((record.provider_id, bet.bet_id), record)
     record.settled_ms = ctx.ts_ms if result.settled_ms is None else result.settled_ms
     if paid:
         _move(ctx, acct, paid)
@@ -300,6 +301,7 @@ def _follow_up(ctx: Ctx, operation: str, cmd: Any, refusal: Callable[[], FixedOd
         if record is None:  # only a rollback of an unknown id gets here: its tombstone blocks the id
             record = FixedOddsRecord(cmd.provider_id, "", None, ctx.ts_ms, 0)
             book.bets[(cmd.provider_id, bet_id)] = record
+            book.closed((cmd.provider_id, bet_id), record)
         elif acct is not None:
             each(acct, record, item)
             ctx.events.append(FundsChanged(acct.account_id))
@@ -347,6 +349,7 @@ def _roll_back(ctx: Ctx, acct: Account, record: FixedOddsRecord) -> None:
         return  # rolled back before: nothing more to do
     ctx.state.fixed_odds.add_liability(acct.account_id, bet.market_type_id, -record.liability_minor)
     record.status, record.paid_minor, record.closed_ms = ROLLED_BACK, bet.stake_minor, ctx.ts_ms
+    ctx.state.fixed_odds.closed((record.provider_id, bet.bet_id), record)
     _move(ctx, acct, bet.stake_minor)
     _statement(ctx, acct, bet.stake_minor, record, "ROLLED_BACK")
 
