@@ -528,14 +528,18 @@ class Figures:
     first_error: str
 
 
-async def measure(scenario: Scenario, connections: int, warmup: float, seconds: float, server_pid: int) -> Figures:
+async def measure(scenario: Any, connections: int, warmup: float, seconds: float, server_pid: int,
+                  run_type: Any = None, client_type: Any = None, figures_type: Any = None) -> Any:
+    """One cell: `connections` clients for `warmup` + `seconds`. bench/provider.py passes its own run,
+    client and figures types (requests built as they are sent); the defaults are this module's."""
     loop = asyncio.get_running_loop()
-    run = Run(scenario, warm_ns=0, end_ns=0)  # the clock starts once every connection is open
-    clients: list[Client] = []
+    run = (run_type or Run)(scenario, warm_ns=0, end_ns=0)  # the clock starts once every connection is open
+    clients: list[Any] = []
     dones: list[asyncio.Future[None]] = []
     for _ in range(connections):
         done: asyncio.Future[None] = loop.create_future()
-        transport, client = await loop.create_connection(functools.partial(Client, run, done), HOST, scenario.port)
+        transport, client = await loop.create_connection(functools.partial(client_type or Client, run, done), HOST,
+                                                         scenario.port)
         client.transport = transport
         sock = transport.get_extra_info("socket")
         if sock is not None:
@@ -566,8 +570,9 @@ async def measure(scenario: Scenario, connections: int, warmup: float, seconds: 
 
     server_cpu, client_cpu = cpu1_server - cpu0_server, cpu1_client - cpu0_client
     other_cpu = max(0.0, busy1 - busy0 - server_cpu - client_cpu)
-    return Figures(scenario, connections, len(lat) / seconds, pct(0.50), pct(0.99), run.errors, run.responses,
-                   server_cpu / wall, client_cpu / wall, other_cpu / wall, run.first_error)
+    return (figures_type or Figures)(scenario, connections, len(lat) / seconds, pct(0.50), pct(0.99), run.errors,
+                                     run.responses, server_cpu / wall, client_cpu / wall, other_cpu / wall,
+                                     run.first_error)
 
 
 # --- orchestration -----------------------------------------------------------------------------------

@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import functools
 import hmac
 import json
 import os
@@ -52,7 +51,6 @@ import platform
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -69,8 +67,6 @@ from bench.http import (
     ResponseReader,
     _account,
     _baseline_full,
-    _busy_seconds,
-    _cpu_seconds,
     _rss_mib,
     build_scenario,
     free_port,
@@ -80,6 +76,7 @@ from bench.http import (
     stop_server,
     wait_listening,
 )
+from bench.http import measure as http_measure
 
 PROVIDER_ID = "bench-provider"
 PREFIX = "/provider/v1"  # Config.provider_prefix's default
@@ -346,46 +343,10 @@ class Figures:
 
 async def measure(scenario: Scenario, connections: int, warmup: float, seconds: float,
                   server_pid: int) -> Figures:
-    loop = asyncio.get_running_loop()
-    run = Run(scenario, warm_ns=0, end_ns=0)  # the clock starts once every connection is open
-    clients: list[Client] = []
-    dones: list[asyncio.Future[None]] = []
-    for _ in range(connections):
-        done: asyncio.Future[None] = loop.create_future()
-        transport, client = await loop.create_connection(functools.partial(Client, run, done), HOST,
-                                                         scenario.port)
-        client.transport = transport
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        clients.append(client)
-        dones.append(done)
-    start = time.perf_counter_ns()
-    run.warm_ns, run.end_ns = start + int(warmup * 1e9), start + int((warmup + seconds) * 1e9)
-    for client in clients:
-        client.send()
-    await asyncio.sleep(warmup)
-    cpu0_server, cpu0_client, busy0, t0 = (_cpu_seconds(server_pid), time.process_time(), _busy_seconds(),
-                                           time.perf_counter())
-    await asyncio.sleep(max(0.0, (run.end_ns - time.perf_counter_ns()) / 1e9))
-    cpu1_server, cpu1_client, busy1, t1 = (_cpu_seconds(server_pid), time.process_time(), _busy_seconds(),
-                                           time.perf_counter())
-    try:
-        await asyncio.wait_for(asyncio.gather(*dones), timeout=60)
-    finally:
-        for client in clients:
-            if client.transport is not None:
-                client.transport.close()
-    lat = sorted(run.latencies_ns)
-    wall = t1 - t0
-
-    def pct(p: float) -> float:
-        return lat[min(len(lat) - 1, int(p * len(lat)))] / 1e6 if lat else float("nan")
-
-    server_cpu, client_cpu = cpu1_server - cpu0_server, cpu1_client - cpu0_client
-    other_cpu = max(0.0, busy1 - busy0 - server_cpu - client_cpu)
-    return Figures(scenario, connections, len(lat) / seconds, pct(0.50), pct(0.99), run.errors, run.responses,
-                   server_cpu / wall, client_cpu / wall, other_cpu / wall, run.first_error)
+    """bench/http.py's cell, with this module's run, client (requests built when sent) and figures."""
+    figures: Figures = await http_measure(scenario, connections, warmup, seconds, server_pid,
+                                          run_type=Run, client_type=Client, figures_type=Figures)
+    return figures
 
 
 # --- orchestration -----------------------------------------------------------------------------------
